@@ -1,0 +1,20 @@
+"""Shared by the CLIs: config resolution and the environment a stage expects."""
+
+from __future__ import annotations
+
+import os
+
+from omegaconf import DictConfig, OmegaConf
+
+CONFIG_PATH = "../../../conf"
+
+
+def to_container(cfg: DictConfig) -> dict:
+    """The resolved config as plain Python (what stages receive and what run dirs store)."""
+    return OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True)
+
+
+def quiet_libraries() -> None:
+    # Tokenizers' fork warning and HF's advisory logs are noise on every stage.
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")

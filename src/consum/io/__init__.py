@@ -1,0 +1,31 @@
+"""Run directories, manifests, atomic writes and resumable Parquet shards.
+
+Every stage writes ``runs/<stage>/<run_id>/`` and reads its inputs' run dirs by path. See
+:mod:`consum.io.rundir` for the layout and :mod:`consum.io.shards` for the shard loop.
+"""
+
+from consum.io.keys import DuplicateKeyError, KeyMismatchError, check_keys, find_duplicates
+from consum.io.rundir import (
+    COMPLETE_MARKER,
+    IncompleteRunError,
+    InputRun,
+    RunDir,
+    open_input,
+)
+from consum.io.shards import read_rows, read_table, shard_path, write_shard
+
+__all__ = [
+    "COMPLETE_MARKER",
+    "DuplicateKeyError",
+    "IncompleteRunError",
+    "InputRun",
+    "KeyMismatchError",
+    "RunDir",
+    "check_keys",
+    "find_duplicates",
+    "open_input",
+    "read_rows",
+    "read_table",
+    "shard_path",
+    "write_shard",
+]

@@ -1,0 +1,55 @@
+"""Model + tokenizer by hub name (``facebook/bart-large``) or local path, through the Auto classes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from transformers import AutoModelForSeq2SeqLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
+
+from consum.models.tiny import build_tiny_bart
+from consum.models.tokenizer import add_separator_token, train_bpe_tokenizer
+
+
+def load_tokenizer(name_or_path: str | Path) -> PreTrainedTokenizerBase:
+    return AutoTokenizer.from_pretrained(str(name_or_path))
+
+
+def load_model(name_or_path: str | Path, *, dtype=None) -> PreTrainedModel:
+    path = Path(str(name_or_path)).expanduser()
+    if path.exists() and not (path / "config.json").exists():
+        raise FileNotFoundError(f"{path} exists but holds no model (no config.json)")
+    kwargs = {"dtype": dtype} if dtype is not None else {}
+    return AutoModelForSeq2SeqLM.from_pretrained(str(path if path.exists() else name_or_path), **kwargs)
+
+
+def model_for_training(
+    model_cfg: dict,
+    training_texts: Callable[[], Iterable[str]],
+    *,
+    separator: str | None = None,
+    seed: int = 0,
+) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+    """The starting model of a training stage.
+
+    ``model_cfg['name_or_path']`` set: load it (hub name or local path, e.g. an upstream run's
+    ``model/``). Otherwise build the tiny model: train a BPE tokenizer on ``training_texts()`` and
+    a random BART from ``model_cfg['tiny']``. ``separator`` (QAGen) is added as a special token and
+    the embeddings are resized.
+    """
+    if model_cfg.get("name_or_path"):
+        tokenizer = load_tokenizer(model_cfg["name_or_path"])
+        model = load_model(model_cfg["name_or_path"])
+    else:
+        tiny = dict(model_cfg["tiny"])
+        tokenizer = train_bpe_tokenizer(
+            training_texts(), vocab_size=tiny.pop("vocab_size"), min_frequency=tiny.pop("min_frequency", 2)
+        )
+        if separator:
+            add_separator_token(tokenizer, separator)
+        model = build_tiny_bart(tokenizer, seed=seed, **tiny)
+    if separator:
+        add_separator_token(tokenizer, separator)
+        if model.get_input_embeddings().num_embeddings < len(tokenizer):
+            model.resize_token_embeddings(len(tokenizer))
+    return model, tokenizer
