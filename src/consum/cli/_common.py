@@ -18,3 +18,8 @@ def quiet_libraries() -> None:
     # Tokenizers' fork warning and HF's advisory logs are noise on every stage.
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    import logging
+
+    # accelerate logs every checkpoint file at INFO under Hydra's root logger config
+    for name in ("accelerate", "accelerate.checkpointing", "accelerate.accelerator", "accelerate.utils.other"):
+        logging.getLogger(name).setLevel(logging.WARNING)

@@ -104,7 +104,7 @@ def run(cfg: Mapping, *, echo=print) -> RunDir:
     rows, stats, extra = load_source(data_cfg, cfg["seed"])
     check_rows(rows)
 
-    crash_after = cfg.get("crash_after_shards")  # test hook: simulate a kill mid-stage
+    crash_after = (cfg.get("fault") or {}).get("after_shards")  # test hook: simulate a kill mid-stage
     written = 0
 
     def write(name: str, items: list[dict], features=None) -> None:
@@ -112,7 +112,7 @@ def run(cfg: Mapping, *, echo=print) -> RunDir:
         for _ in run_shards(run_dir.path, name, chunk(items, int(cfg["shard_size"])) or [[]], list, features=features):
             written += 1
             if crash_after is not None and written >= crash_after:
-                raise RuntimeError(f"crash_after_shards={crash_after}: simulated crash after {written} shards")
+                raise RuntimeError(f"fault.after_shards={crash_after}: simulated crash after {written} shards")
 
     for split in SPLITS:
         if split in rows:

@@ -34,7 +34,7 @@ def test_killed_prepare_resumes_without_duplicates(tmp_path, compose_config):
     base = ["data=jsonl", f"data.path={path}", "data.fields.id=id", "data.fields.document=text",
             "data.fields.summary=abstract", "run_id=k1", "shard_size=10"]
     with pytest.raises(RuntimeError, match="simulated crash"):
-        prepare.run(compose_config("prepare_data", [*base, "crash_after_shards=2"]), echo=lambda s: None)
+        prepare.run(compose_config("prepare_data", [*base, "fault.after_shards=2"]), echo=lambda s: None)
     run_path = tmp_path / "runs" / "prepare_data" / "k1"
     assert not (run_path / "COMPLETE").exists()
     # the crash hook is a test knob, not part of the config hash that guards resumes

@@ -1,0 +1,1 @@
+"""Training recipes, one readable script per method: ``mle`` (summarizer and QAGen), ``conseq``."""

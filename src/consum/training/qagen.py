@@ -1,0 +1,139 @@
+"""The ``train_qagen`` stage: the MLE recipe on QA-generation data (spec §1.1).
+
+source = context (truncated), target = question ⊕ SEP ⊕ answer ⊕ </s>, with SEP a dedicated
+special token added to the tokenizer (embeddings resized), not the original's hijacked BPE id.
+QA sources (``qagen_data.source``): ``factworld`` (the QA outputs of a prepare_data run), ``squad``
+(SQuAD v1.1 json by path, or ``rajpurkar/squad`` from the hub) and ``newsqa`` (combined json).
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Sequence
+
+from consum.data import qa as qa_data
+from consum.data.schema import DataError
+from consum.io.rundir import RunDir, open_input
+from consum.tracking import MetricsLogger
+from consum.training.common import EncodedPair, make_accelerator, truncate
+from consum.training.mle import format_summary, save_model, train
+
+
+def load_qa_examples(cfg: dict, run: RunDir) -> dict[str, list[dict]]:
+    """QA examples per split (train, validation) from the configured source."""
+    source_cfg = cfg["qagen_data"]
+    source = source_cfg["source"]
+    if source == "factworld":
+        data_run = open_input(cfg["inputs"]["data"], expected_stage="prepare_data")
+        run.add_input("data", data_run)
+        return {split: qa_data.factworld_examples(data_run.rows(f"qa_{split}")) for split in ("train", "validation")}
+    if source == "squad":
+        if source_cfg.get("train_path"):
+            out = {"train": qa_data.squad_examples_from_json(qa_data._load_json(source_cfg["train_path"]), source_cfg["train_path"])}
+            if source_cfg.get("validation_path"):
+                path = source_cfg["validation_path"]
+                out["validation"] = qa_data.squad_examples_from_json(qa_data._load_json(path), path)
+            return out
+        return {split: qa_data.squad_examples_from_hub(source_cfg["hub_path"], hub) for split, hub in (("train", "train"), ("validation", "validation"))}
+    if source == "newsqa":
+        path = source_cfg["newsqa_path"]
+        data = qa_data._load_json(path)
+        return {split: qa_data.newsqa_examples(data, path, split) for split in ("train", "validation")}
+    raise DataError(f"unknown qagen_data.source {source!r}; expected factworld, squad or newsqa")
+
+
+def encode_qa(tokenizer, examples: Sequence[dict], sep_id: int, max_source_len: int, max_target_len: int) -> tuple[list[EncodedPair], dict]:
+    """Encode QA examples. Dropped (counted): targets longer than max_target_len (the original
+    skipped q+a > 1022 tokens) and NewsQA answers cut off by the context truncation."""
+    contexts = tokenizer([e["context"] for e in examples], add_special_tokens=True, return_offsets_mapping=True)
+    pairs, dropped = [], {"target_too_long": 0, "answer_truncated": 0}
+    for ex, src, offsets in zip(examples, contexts["input_ids"], contexts["offset_mapping"]):
+        target = qa_data.encode_qa_target(tokenizer, ex["question"], ex["answer"], sep_id)
+        if len(target) > max_target_len:
+            dropped["target_too_long"] += 1
+            continue
+        if len(src) > max_source_len and ex.get("answer_end") is not None:
+            kept_chars = offsets[max_source_len - 2][1]
+            if ex["answer_end"] > kept_chars:
+                dropped["answer_truncated"] += 1
+                continue
+        pairs.append(EncodedPair(ex["qa_id"], truncate(src, max_source_len), target))
+    return pairs, dropped
+
+
+def parse_rate_validator(examples: Sequence[dict], separator: str, train_cfg: dict, max_len: int):
+    """Share of greedy outputs that parse as question ⊕ SEP ⊕ answer (non-empty both sides),
+    and share whose answer occurs in the context."""
+    def validate(model, tokenizer) -> dict:
+        contexts = [e["context"] for e in examples]
+        outputs = greedy_raw(model, tokenizer, contexts, train_cfg["max_source_len"], max_len)
+        parsed = [o.split(separator) for o in outputs]
+        ok = [len(p) == 2 and p[0].strip() and p[1].strip() for p in parsed]
+        in_context = [k and p[1].strip().lower() in c.lower() for k, p, c in zip(ok, parsed, contexts)]
+        return {"val_parse_rate": sum(ok) / len(ok), "val_answer_in_context": sum(in_context) / len(ok)}
+
+    return validate
+
+
+def greedy_raw(model, tokenizer, contexts: Sequence[str], max_source_len: int, max_len: int, batch_size: int = 32) -> list[str]:
+    """Greedy decode keeping the separator (a special token) in the text."""
+    import torch
+
+    device = next(model.parameters()).device
+    out_texts = []
+    drop = {tokenizer.pad_token, tokenizer.eos_token, tokenizer.bos_token}
+    with torch.inference_mode():
+        for start in range(0, len(contexts), batch_size):
+            batch = tokenizer(list(contexts[start : start + batch_size]), truncation=True, max_length=max_source_len, padding=True, return_tensors="pt").to(device)
+            out = model.generate(**batch, num_beams=1, do_sample=False, max_new_tokens=max_len)
+            for ids in out.tolist():
+                tokens = [t for t in tokenizer.convert_ids_to_tokens(ids) if t not in drop]
+                out_texts.append(tokenizer.convert_tokens_to_string(tokens))
+    return out_texts
+
+
+def run(cfg: dict) -> RunDir:
+    from accelerate.utils import set_seed
+
+    from consum.models.loading import model_for_training
+    from consum.models.tokenizer import add_separator_token
+
+    accelerator = make_accelerator(cfg["train"])
+    run = RunDir.create(cfg, world_size=accelerator.num_processes, is_main=accelerator.is_main_process)
+    if run.is_complete:
+        accelerator.print(f"{cfg['stage']}: {run.path} is already complete; nothing to do")
+        return run
+    set_seed(cfg["seed"], device_specific=True)
+    train_cfg, separator = cfg["train"], cfg["separator"]
+    examples = load_qa_examples(cfg, run)
+    for split, exs in examples.items():
+        qa_data.check_examples(exs, f"qagen_data[{split}]")
+    if not examples.get("train"):
+        raise DataError("QAGen training data is empty")
+    model, tokenizer = model_for_training(
+        cfg["model"],
+        lambda: (t for e in examples["train"] for t in (e["context"], e["question"])),
+        separator=separator,
+        seed=cfg["seed"],
+    )
+    sep_id = add_separator_token(tokenizer, separator)
+    train_pairs, dropped = encode_qa(tokenizer, examples["train"], sep_id, train_cfg["max_source_len"], train_cfg["max_target_len"])
+    valid_pairs, _ = encode_qa(tokenizer, examples.get("validation", []), sep_id, train_cfg["max_source_len"], train_cfg["max_target_len"])
+    # parse-rate sample: distinct validation contexts, fixed by the seed
+    contexts = list({e["context"]: e for e in examples.get("validation", [])}.values())
+    random.Random(cfg["seed"]).shuffle(contexts)
+    sample = contexts[: train_cfg["val_rouge_docs"]]
+    logger = MetricsLogger(run.path, enabled=accelerator.is_main_process, wandb_cfg=cfg["logger"].get("wandb"), config=cfg, run_name=f"{cfg['stage']}-{run.run_id}")
+    run.stats.update({"n_train": len(train_pairs), "n_valid": len(valid_pairs), "dropped": dropped, "separator": separator, "separator_id": sep_id})
+    validate = parse_rate_validator(sample, separator, train_cfg, train_cfg["max_target_len"]) if sample else None
+    started = time.perf_counter()
+    final, model = train(cfg, run, model, tokenizer, train_pairs, valid_pairs, validate, accelerator, logger)
+    model.config.qa_separator = separator  # travels with the checkpoint: QUALS reads it
+    run.stats.update({"final_validation": final, "train_seconds": round(time.perf_counter() - started, 1)})
+    save_model(accelerator, run, model, tokenizer)
+    logger.close()
+    if accelerator.is_main_process:
+        run.finalize()
+        accelerator.print(format_summary(run))
+    return run

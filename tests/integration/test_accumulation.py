@@ -1,0 +1,45 @@
+"""batch 4 x accum 1 == batch 2 x accum 2: same loss and gradients (per-token normalisation)."""
+
+import pytest
+import torch
+from accelerate import Accelerator
+
+from consum.models import build_tiny_bart, load_tokenizer
+from consum.training.batching import rank_schedule, token_budget_batches
+from consum.training.common import encode_summaries, make_loader
+from consum.training.mle import backward_micro_batch
+
+pytestmark = pytest.mark.integration
+
+ROWS = [
+    {"doc_id": "a", "document": "Team Alpha beat team Beta 3-1 in Paris on Sunday.", "summary": "Alpha won."},
+    {"doc_id": "b", "document": "Team Gamma beat team Delta 2-0 in Lyon.", "summary": "Gamma beat Delta in Lyon on Sunday."},
+    {"doc_id": "c", "document": "Team Omega lost.", "summary": "Omega lost to Sigma 4-2."},
+    {"doc_id": "d", "document": "Team Kappa beat team Theta 1-0 in Oslo, and Dara Quinn scored twice.", "summary": "Kappa won 1-0."},
+]
+
+
+def update_gradients(tokenizer, max_examples, update_freq):
+    model = build_tiny_bart(tokenizer, d_model=32, encoder_layers=1, decoder_layers=1, attention_heads=2, ffn_dim=64, dropout=0.0, seed=0)
+    accelerator = Accelerator(cpu=True)
+    pairs, _ = encode_summaries(tokenizer, ROWS, 64, 32)
+    batches = token_budget_batches([max(len(p.source_ids), len(p.target_ids)) for p in pairs], 10_000, max_examples)
+    schedule, _ = rank_schedule(batches, [len(p.target_ids) for p in pairs], epoch=0, seed=0, update_freq=update_freq, world_size=1, rank=0)
+    assert len({m.update_index for m in schedule}) == 1  # one update in both layouts
+    total = 0.0
+    for batch in make_loader(pairs, schedule, tokenizer.pad_token_id):
+        loss_sum, _, _ = backward_micro_batch(accelerator, model, batch, 0.1, tokenizer.pad_token_id, 2)
+        total += loss_sum.item()
+    grads = {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
+    return total / batch["update_target_tokens"], grads, len(schedule)
+
+
+def test_batch4_accum1_equals_batch2_accum2(tiny_tokenizer_dir):
+    tokenizer = load_tokenizer(tiny_tokenizer_dir)
+    loss_a, grads_a, n_micro_a = update_gradients(tokenizer, max_examples=4, update_freq=1)
+    loss_b, grads_b, n_micro_b = update_gradients(tokenizer, max_examples=2, update_freq=2)
+    assert (n_micro_a, n_micro_b) == (1, 2)
+    assert loss_a == pytest.approx(loss_b, rel=1e-6)
+    assert grads_a.keys() == grads_b.keys()
+    for name in grads_a:
+        assert torch.allclose(grads_a[name], grads_b[name], atol=1e-6, rtol=1e-4), name
