@@ -1,0 +1,1 @@
+"""Evaluation of summaries: ROUGE, entity-level factuality, confidence intervals and metric statistics."""
