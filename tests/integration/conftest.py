@@ -42,3 +42,17 @@ def toy_data_run(tmp_path, compose_config):
         ["data=jsonl", f"+data.files.train={files['train']}", f"+data.files.validation={files['validation']}", "data.fields.id=id", "run_id=toy"],
     )
     return prepare.run(cfg, echo=lambda s: None).path
+
+
+@pytest.fixture
+def fake_model_run(tmp_path, tiny_model_dir):
+    """A complete train_mle run dir (run_id 'toy') holding the tiny random model."""
+    import shutil
+
+    from consum.io import RunDir
+
+    run = RunDir.create({"stage": "train_mle", "run_id": "toy", "run_dir": str(tmp_path / "runs" / "train_mle" / "toy")})
+    shutil.copytree(tiny_model_dir, run.path / "model")
+    run.record_model("model")
+    run.finalize()
+    return run.path

@@ -1,0 +1,18 @@
+"""ConSeq contrast sets: choosing S+ / S- from scores (pure) and batching them for training.
+
+* :mod:`consum.contrast.selection`: ``select_contrast`` over keyed score rows (spec §6.3).
+* :mod:`consum.contrast.collator`: ``ContrastCollator`` (document groups -> loss-ready tensors) and
+  ``group_batches`` (token-budget batches of whole groups).
+"""
+
+from consum.contrast.collator import ContrastCollator, group_batches
+from consum.contrast.selection import REFERENCE_CAND_ID, Selection, SelectionConfig, select_contrast
+
+__all__ = [
+    "REFERENCE_CAND_ID",
+    "ContrastCollator",
+    "Selection",
+    "SelectionConfig",
+    "group_batches",
+    "select_contrast",
+]
