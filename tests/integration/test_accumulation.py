@@ -5,9 +5,9 @@ import torch
 from accelerate import Accelerator
 
 from consum.models import build_tiny_bart, load_tokenizer
-from consum.training.batching import rank_schedule, token_budget_batches
+from consum.training.batching import rank_schedule
 from consum.training.common import encode_summaries, make_loader
-from consum.training.mle import backward_micro_batch
+from consum.training.mle import mle_micro_step, pair_data
 
 pytestmark = pytest.mark.integration
 
@@ -23,13 +23,15 @@ def update_gradients(tokenizer, max_examples, update_freq):
     model = build_tiny_bart(tokenizer, d_model=32, encoder_layers=1, decoder_layers=1, attention_heads=2, ffn_dim=64, dropout=0.0, seed=0)
     accelerator = Accelerator(cpu=True)
     pairs, _ = encode_summaries(tokenizer, ROWS, 64, 32)
-    batches = token_budget_batches([max(len(p.source_ids), len(p.target_ids)) for p in pairs], 10_000, max_examples)
-    schedule, _ = rank_schedule(batches, [len(p.target_ids) for p in pairs], epoch=0, seed=0, update_freq=update_freq, world_size=1, rank=0)
+    data = pair_data(pairs, {"max_tokens": 10_000, "max_examples_per_batch": max_examples}, tokenizer.pad_token_id)
+    schedule, _ = rank_schedule(data.batches, data.target_tokens, epoch=0, seed=0, update_freq=update_freq, world_size=1, rank=0)
     assert len({m.update_index for m in schedule}) == 1  # one update in both layouts
+    step = mle_micro_step(0.1, tokenizer.pad_token_id, 2, world_size=1)
     total = 0.0
-    for batch in make_loader(pairs, schedule, tokenizer.pad_token_id):
-        loss_sum, _, _ = backward_micro_batch(accelerator, model, batch, 0.1, tokenizer.pad_token_id, 2)
-        total += loss_sum.item()
+    for batch in make_loader(pairs, schedule, data.collate):
+        loss, stats = step(model, batch)
+        accelerator.backward(loss)
+        total += stats["loss"].item()
     grads = {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
     return total / batch["update_target_tokens"], grads, len(schedule)
 

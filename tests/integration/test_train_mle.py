@@ -40,8 +40,8 @@ def test_resume_logs_the_same_losses(toy_data_run, compose_config):
 
 def test_every_parameter_moves_and_model_loads_by_path(toy_data_run, compose_config):
     cfg = config(compose_config, toy_data_run, "moved", "train.max_steps=3", "train.checkpoint_every=100", "model.tiny.dropout=0.0")
-    from consum.models.loading import model_for_training
     from consum.models import load_model
+    from consum.models.loading import model_for_training
 
     data_rows = open_input(toy_data_run).rows("train")
     initial, _ = model_for_training(cfg["model"], lambda: (t for r in data_rows for t in (r["document"], r["summary"])), seed=cfg["seed"])

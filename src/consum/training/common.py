@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +19,7 @@ CHECKPOINT_DIR = "checkpoints"
 TRAINER_STATE = "trainer_state.json"
 
 
-def make_accelerator(train_cfg) -> "Accelerator":  # noqa: F821
+def make_accelerator(train_cfg) -> Accelerator:  # noqa: F821
     from accelerate import Accelerator
     from accelerate.utils import DistributedDataParallelKwargs
 
@@ -86,15 +86,15 @@ def truncate(ids: list[int], max_len: int) -> list[int]:
 class ScheduledDataset(Dataset):
     """Indexable by (example index, MicroBatch) pairs from :class:`ScheduleSampler`."""
 
-    def __init__(self, pairs: Sequence[EncodedPair]):
-        self.pairs = pairs
+    def __init__(self, examples: Sequence):
+        self.examples = examples
 
     def __len__(self) -> int:
-        return len(self.pairs)
+        return len(self.examples)
 
     def __getitem__(self, item):
         index, micro = item
-        return self.pairs[index], micro
+        return self.examples[index], micro
 
 
 class ScheduleSampler:
@@ -111,9 +111,7 @@ class ScheduleSampler:
         return len(self.schedule)
 
 
-def collate_pairs(items, pad_token_id: int) -> dict:
-    pairs = [pair for pair, _ in items]
-    micro = items[0][1]
+def collate_pairs(pairs: Sequence[EncodedPair], pad_token_id: int) -> dict:
     src_len = max(len(p.source_ids) for p in pairs)
     tgt_len = max(len(p.target_ids) for p in pairs)
     input_ids = torch.full((len(pairs), src_len), pad_token_id, dtype=torch.long)
@@ -123,20 +121,22 @@ def collate_pairs(items, pad_token_id: int) -> dict:
         input_ids[row, : len(pair.source_ids)] = torch.tensor(pair.source_ids)
         attention_mask[row, : len(pair.source_ids)] = 1
         labels[row, : len(pair.target_ids)] = torch.tensor(pair.target_ids)
-    return {
-        "input_ids": input_ids,
-        "attention_mask": attention_mask,
-        "labels": labels,
-        "update_target_tokens": micro.update_target_tokens,
-        "update_index": micro.update_index,
-    }
+    return {"input_ids": input_ids, "attention_mask": attention_mask, "labels": labels}
 
 
-def make_loader(pairs, schedule, pad_token_id: int) -> DataLoader:
+def make_loader(examples: Sequence, schedule: Sequence[MicroBatch], collate: Callable[[list], dict]) -> DataLoader:
+    """A DataLoader over this rank's schedule; each batch also carries its update's token count."""
+
+    def collate_with_update(items):
+        batch = collate([example for example, _ in items])
+        micro = items[0][1]
+        batch.update(update_target_tokens=micro.update_target_tokens, update_index=micro.update_index)
+        return batch
+
     return DataLoader(
-        ScheduledDataset(pairs),
+        ScheduledDataset(examples),
         batch_sampler=ScheduleSampler(schedule),
-        collate_fn=lambda items: collate_pairs(items, pad_token_id),
+        collate_fn=collate_with_update,
         # A private generator: creating the iterator draws a seed from it, and drawing from the
         # global RNG there would shift dropout after a resume (the loader is rebuilt mid-epoch).
         generator=torch.Generator().manual_seed(0),
