@@ -7,7 +7,12 @@ PY := $(VENV)/bin/python
 # torch goes in FIRST: installing accelerate/transformers before it makes pip pull the newest
 # torch with GBs of CUDA wheels. On a GPU cluster set e.g. TORCH_SPEC="torch==2.13.0 --index-url ...".
 TORCH_SPEC ?= torch==2.13.0
-RUN_ID ?= $(shell date +%Y%m%d-%H%M%S)
+# One run id for every stage of a pipeline (and every rank of a multi-process launch); stages find
+# their inputs as runs/<upstream stage>/<RUN_ID> by default. Set it to resume or chain runs.
+ifndef RUN_ID
+RUN_ID := $(shell date +%Y%m%d-%H%M%S)
+endif
+export RUN_ID
 EXP ?=
 ARGS ?=
 PYTEST_ARGS ?=
@@ -19,7 +24,7 @@ HYDRA_OVERRIDES := $(foreach v,$(-*-command-variables-*-),$(if $(filter $(OWN_VA
 STAGE = $(PY) -m consum.cli.$(1) run_id=$(RUN_ID) $(EXP_ARG) $(HYDRA_OVERRIDES) $(ARGS)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup test test-unit lint prepare-data clean
+.PHONY: help setup test test-unit lint prepare-data train-qagen train-mle generate score-quals select-contrast build-contrast train-conseq evaluate pipeline bench-train bench-quals bench-metric clean
 
 help: ## List every target with one line each
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
@@ -41,6 +46,49 @@ lint: ## Lint with ruff
 
 prepare-data: ## Write a data run dir: make prepare-data data=jsonl data.path=my.jsonl
 	$(call STAGE,prepare_data)
+
+train-qagen: ## Train the QA-generation model QUALS needs (factworld / SQuAD / NewsQA)
+	$(call STAGE,train_qagen)
+
+train-mle: ## Fine-tune the summarizer with MLE (the baseline and ConSeq's start)
+	$(call STAGE,train_mle)
+
+generate: ## Sample k candidate summaries per training document with the MLE model
+	$(call STAGE,generate)
+
+score-quals: ## QUALS of references and candidates (sharded, resumable, multi-process)
+	$(call STAGE,score_quals)
+
+select-contrast: ## Select S+ / S- from the scores (the last step of build-contrast)
+	$(call STAGE,build_contrast)
+
+build-contrast: ## generate -> score-quals -> select-contrast, each resumable
+	$(MAKE) generate
+	$(MAKE) score-quals
+	$(MAKE) select-contrast
+
+train-conseq: ## Contrastive retraining on S+ / S- (loss=unlikelihood|sequence|margin_rank|dpo)
+	$(call STAGE,train_conseq)
+
+evaluate: ## Decode the test split; ROUGE, QUALS, entity factuality, oracle hallucination, report
+	$(call STAGE,evaluate)
+
+pipeline: ## The whole method on CPU: prepare-data -> ... -> evaluate (EXP=factworld_small)
+	$(MAKE) prepare-data EXP=$(or $(EXP),factworld_small)
+	$(MAKE) train-qagen EXP=$(or $(EXP),factworld_small)
+	$(MAKE) train-mle EXP=$(or $(EXP),factworld_small)
+	$(MAKE) build-contrast EXP=$(or $(EXP),factworld_small)
+	$(MAKE) train-conseq EXP=$(or $(EXP),factworld_small)
+	$(MAKE) evaluate EXP=$(or $(EXP),factworld_small)
+
+bench-train: ## Benchmark: training tokens/s of our recipe vs transformers.Seq2SeqTrainer
+	$(PY) scripts/bench_train.py $(ARGS)
+
+bench-quals: ## Benchmark: QUALS optimized vs the original's cost structure (identical scores)
+	$(PY) scripts/bench_quals.py $(ARGS)
+
+bench-metric: ## QUALS as a metric on human judgments: make bench-metric ARGS="--data file.jsonl --qagen RUN"
+	$(PY) -m consum.evaluation.benchmarks $(ARGS)
 
 clean: ## Remove run dirs and caches (keeps .venv)
 	rm -rf runs outputs multirun .pytest_cache .ruff_cache

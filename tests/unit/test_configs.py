@@ -7,7 +7,7 @@ from omegaconf import OmegaConf
 from tests.conftest import CONF_DIR
 
 PRIMARIES = sorted(p.stem for p in CONF_DIR.glob("*.yaml"))
-GROUPS = ("data", "model", "logger", "debug", "experiment")
+GROUPS = ("data", "model", "logger", "debug", "experiment", "quals", "loss", "generation", "contrast")
 
 
 def options(group):

@@ -27,7 +27,11 @@ def load_qa_examples(cfg: dict, run: RunDir) -> dict[str, list[dict]]:
     if source == "factworld":
         data_run = open_input(cfg["inputs"]["data"], expected_stage="prepare_data")
         run.add_input("data", data_run)
-        return {split: qa_data.factworld_examples(data_run.rows(f"qa_{split}")) for split in ("train", "validation")}
+        kinds = set(source_cfg.get("context_types") or ("document", "summary"))
+        return {
+            split: qa_data.factworld_examples(r for r in data_run.rows(f"qa_{split}") if r["context_type"] in kinds)
+            for split in ("train", "validation")
+        }
     if source == "squad":
         if source_cfg.get("train_path"):
             out = {"train": qa_data.squad_examples_from_json(qa_data._load_json(source_cfg["train_path"]), source_cfg["train_path"])}
@@ -69,7 +73,7 @@ def parse_rate_validator(examples: Sequence[dict], separator: str, train_cfg: di
         contexts = [e["context"] for e in examples]
         outputs = greedy_raw(model, tokenizer, contexts, train_cfg["max_source_len"], max_len)
         parsed = [o.split(separator) for o in outputs]
-        ok = [len(p) == 2 and p[0].strip() and p[1].strip() for p in parsed]
+        ok = [len(p) == 2 and bool(p[0].strip()) and bool(p[1].strip()) for p in parsed]
         in_context = [k and p[1].strip().lower() in c.lower() for k, p, c in zip(ok, parsed, contexts)]
         return {"val_parse_rate": sum(ok) / len(ok), "val_answer_in_context": sum(in_context) / len(ok)}
 
@@ -109,6 +113,9 @@ def run(cfg: dict) -> RunDir:
     examples = load_qa_examples(cfg, run)
     for split, exs in examples.items():
         qa_data.check_examples(exs, f"qagen_data[{split}]")
+    limit = cfg["qagen_data"].get("max_train_examples")
+    if limit and len(examples["train"]) > limit:  # a seeded subsample, for quick CPU runs
+        examples["train"] = random.Random(cfg["seed"]).sample(examples["train"], limit)
     if not examples.get("train"):
         raise DataError("QAGen training data is empty")
     model, tokenizer = model_for_training(

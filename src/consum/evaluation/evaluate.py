@@ -1,0 +1,186 @@
+"""The ``evaluate`` stage: decode test summaries for each system, then ROUGE, QUALS, entity-level
+factuality, and on factworld the oracle hallucination rates; bootstrap 95% CIs; results.json,
+results.md and report.html (see :mod:`consum.evaluation.report`).
+
+Systems are run dirs holding ``model/`` (``train_mle``, ``train_conseq``), named in ``systems``.
+Decoding is dataset-specific (original: XSum beam 6 / max 60 / min 10; CNN/DM beam 4 / 140 / 55).
+"""
+
+from __future__ import annotations
+
+import json
+
+from consum.data.schema import DataError
+from consum.evaluation.bootstrap import bootstrap_ci, paired_bootstrap_diff
+from consum.evaluation.metric_stats import roc_auc
+from consum.io.rundir import RunDir, open_input
+from consum.io.shards import write_shard
+
+HEADLINE = ("rougeL", "rouge1", "rouge2", "quals", "hallucinated", "extrinsic", "intrinsic", "prec_s", "prec_t", "recall_t")
+
+
+def entity_extractor(data_cfg: dict):
+    """factworld: its lexicon matcher; otherwise spaCy when installed; else None (metrics skipped)."""
+    if data_cfg.get("source") == "factworld":
+        from consum.data.factworld import find_entities
+
+        return lambda text: [surface for surface, _, _ in find_entities(text)]
+    try:
+        from consum.evaluation.entity_metrics import spacy_extractor
+
+        return spacy_extractor()
+    except (ImportError, OSError, RuntimeError):
+        return None
+
+
+def per_summary_metrics(rows: list[dict], summaries: list[str], extract, is_factworld: bool) -> list[dict]:
+    from consum.evaluation.entity_metrics import entity_counts
+    from consum.evaluation.rouge import rouge_scores
+
+    rouge = rouge_scores(summaries, [r["summary"] for r in rows])
+    out = []
+    for row, summary, scores in zip(rows, summaries, rouge):
+        metrics = {"doc_id": row["doc_id"], "summary": summary, **scores}
+        if extract is not None:
+            counts = entity_counts(summary, row["document"], row["summary"], extract)
+            metrics.update(prec_s=counts.prec_s, prec_t=counts.prec_t, recall_t=counts.recall_t)
+        if is_factworld:
+            from consum.data.factworld import check_summary
+
+            verdict = check_summary(row["doc_facts"], summary)
+            metrics.update(hallucinated=float(verdict.hallucinated), extrinsic=float(verdict.n_extrinsic > 0),
+                           intrinsic=float(verdict.n_intrinsic > 0))
+        out.append(metrics)
+    return out
+
+
+def summarize(per_doc: list[dict], n_resamples: int, seed: int) -> dict:
+    """Mean and bootstrap 95% CI of every numeric metric (None values are left out)."""
+    summary = {}
+    for key in HEADLINE:
+        values = [m.get(key) for m in per_doc if m.get(key) is not None]
+        if values:
+            point, low, high = bootstrap_ci(values, n_resamples=n_resamples, seed=seed)
+            summary[key] = {"mean": point, "ci_low": low, "ci_high": high, "n": len(values)}
+    return summary
+
+
+def run(cfg: dict, *, echo=print) -> RunDir:
+    import torch
+
+    from consum.generation.beam import beam_generate
+    from consum.models.loading import load_model, load_tokenizer
+
+    run = RunDir.create(cfg)
+    if run.is_complete:
+        echo(f"evaluate: {run.path} is already complete; nothing to do")
+        return run
+    data_run = open_input(cfg["inputs"]["data"], expected_stage="prepare_data")
+    run.add_input("data", data_run)
+    split = cfg["split"]
+    if split not in data_run.manifest["outputs"]:
+        raise DataError(f"data run {data_run.path} has no split {split!r}")
+    rows = data_run.rows(split)[: cfg.get("max_docs") or None]
+    if not rows:
+        raise DataError(f"split {split!r} of {data_run.path} is empty: nothing to evaluate")
+    systems = {}
+    for name, path in cfg["systems"].items():
+        system_run = open_input(path, expected_stage=("train_mle", "train_conseq"))
+        systems[name] = system_run.model_path  # raises a clear error when the run holds no model
+        run.add_input(f"system.{name}", system_run)
+    data_cfg = cfg["data"]
+    is_factworld = data_cfg.get("source") == "factworld"
+    extract = entity_extractor(data_cfg)
+    device = torch.device("cuda" if torch.cuda.is_available() and not cfg.get("cpu") else "cpu")
+
+    outputs: dict[str, list[str]] = {}
+    for name, model_path in systems.items():
+        model = load_model(model_path).to(device).eval()
+        tokenizer = load_tokenizer(model_path)
+        decoded = beam_generate(model, tokenizer, [r["document"] for r in rows], num_beams=cfg["num_beams"],
+                                max_len=cfg["max_len"], min_len=cfg["min_len"], max_source_len=cfg["max_source_len"],
+                                batch_size=cfg["batch_size"], lenpen=cfg["lenpen"])
+        outputs[name] = [d[0] for d in decoded]
+        del model
+    per_doc = {name: per_summary_metrics(rows, outputs[name], extract, is_factworld) for name in systems}
+
+    details = []
+    if cfg["inputs"].get("qagen"):
+        from consum.quals.scorer import QualsScorer
+
+        qagen_run = open_input(cfg["inputs"]["qagen"], expected_stage="train_qagen")
+        run.add_input("qagen", qagen_run)
+        scorer = QualsScorer.from_pretrained(qagen_run.model_path, device=str(device), cache_path=cfg.get("cache"), **cfg["quals"])
+        documents = [r["document"] for r in rows]
+        for name in systems:
+            for metrics, result in zip(per_doc[name], scorer.score(documents, outputs[name], keep_pairs=True)):
+                metrics.update(quals=result.quals, n_qa=result.n_qa)
+                for k, pair in enumerate(result.pairs):
+                    details.append({"system": name, "doc_id": metrics["doc_id"], "qa_index": k, "question": pair.question,
+                                    "answer": pair.answer, "tokens": [scorer.tokenizer.decode([t]) for t in pair.tokens],
+                                    "doc_logprobs": pair.doc_logprobs, "summary_logprobs": pair.summary_logprobs,
+                                    "pair_score": pair.score, "summary_quals": result.quals})
+
+    results = {"split": split, "n_docs": len(rows), "decoding": {k: cfg[k] for k in ("num_beams", "max_len", "min_len", "lenpen")},
+               "systems": {name: summarize(per_doc[name], cfg["bootstrap"]["n_resamples"], cfg["bootstrap"]["seed"]) for name in systems}}
+    results["comparisons"] = compare_systems(per_doc, cfg)
+    if is_factworld and details:
+        results["quals_auc_vs_oracle"] = quals_auc(per_doc)
+    for name in systems:
+        write_shard(run.path, f"summaries_{name}", 0, per_doc[name])
+        run.record_output(f"summaries_{name}", key=["doc_id"])
+    if details:
+        write_shard(run.path, "details", 0, details)
+        run.record_output("details", key=["system", "doc_id", "qa_index"])
+    (run.path / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    table = results_table(results)
+    (run.path / "results.md").write_text(table + "\n")
+    from consum.evaluation.report import write_report
+
+    write_report(run.path, results, per_doc, details, table)
+    run.stats.update({"results": results})
+    run.finalize()
+    echo(f"evaluate -> {run.path} (results.json, results.md, report.html)\n{table}")
+    return run
+
+
+def compare_systems(per_doc: dict[str, list[dict]], cfg: dict) -> dict:
+    """Paired bootstrap of each system against the first (the baseline), per headline metric."""
+    names = list(per_doc)
+    out = {}
+    for name in names[1:]:
+        out[f"{name}-vs-{names[0]}"] = {}
+        for key in ("rougeL", "quals", "hallucinated"):
+            a = [m.get(key) for m in per_doc[name]]
+            b = [m.get(key) for m in per_doc[names[0]]]
+            if any(v is not None for v in a) and any(v is not None for v in b):
+                diff, low, high, p = paired_bootstrap_diff(a, b, n_resamples=cfg["bootstrap"]["n_resamples"], seed=cfg["bootstrap"]["seed"])
+                out[f"{name}-vs-{names[0]}"][key] = {"diff": diff, "ci_low": low, "ci_high": high, "p_value": p}
+    return out
+
+
+def quals_auc(per_doc: dict[str, list[dict]]) -> dict:
+    """How well low QUALS flags oracle-hallucinated system outputs (pooled over systems)."""
+    pairs = [(m["quals"], m["hallucinated"]) for rows in per_doc.values() for m in rows if m.get("quals") is not None]
+    labels = [int(h) for _, h in pairs]
+    if not pairs or len(set(labels)) < 2:
+        return {"roc_auc": None, "n": len(pairs)}
+    return {"roc_auc": roc_auc([-q for q, _ in pairs], labels), "n": len(pairs), "n_hallucinated": sum(labels)}
+
+
+def results_table(results: dict) -> str:
+    columns = [k for k in HEADLINE if any(k in s for s in results["systems"].values())]
+    lines = ["| system | " + " | ".join(columns) + " |", "|---|" + "---|" * len(columns)]
+    for name, summary in results["systems"].items():
+        cells = []
+        for key in columns:
+            m = summary.get(key)
+            scale = 100 if key not in ("quals",) else 1
+            cells.append("n/a" if m is None else f"{m['mean'] * scale:.2f} [{m['ci_low'] * scale:.2f}, {m['ci_high'] * scale:.2f}]")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines.append("")
+    lines.append(f"{results['n_docs']} {results['split']} documents; mean [95% bootstrap CI]; ROUGE, rates and entity precision/recall in %, QUALS in nats.")
+    auc = results.get("quals_auc_vs_oracle")
+    if auc and auc.get("roc_auc") is not None:
+        lines.append(f"QUALS ROC-AUC against oracle hallucination labels (system outputs, pooled): {auc['roc_auc']:.3f} (n={auc['n']}).")
+    return "\n".join(lines)

@@ -1,0 +1,176 @@
+"""ConSeq: contrastive retraining of the MLE summarizer on S+ / S- (``train_conseq``).
+
+Each batch holds whole document groups (a document's positive(s) and negative(s) together, as the
+original paired them in one mini-batch). The loss is one of :data:`consum.losses.LOSSES`
+(``loss.name``): ``unlikelihood`` (the original), ``sequence``, ``margin_rank`` (BRIO-style) or
+``dpo`` (against the frozen starting model). ``unlikelihood`` is summed over tokens and normalised by
+the update's target tokens, as the original; the other losses average over the micro-batches of an
+update. A held-out slice of the selected documents is never trained on: the mean sequence
+log-prob of its positives and negatives, and their margin, are logged before and during training.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import time
+from collections import defaultdict
+
+import torch
+
+from consum.contrast.collator import ContrastCollator, group_batches
+from consum.data.schema import DataError
+from consum.generation.candidates import stable_hash
+from consum.io.rundir import RunDir, open_input
+from consum.losses import compute_loss
+from consum.losses.logprobs import sequence_logprob, target_mask, token_logprobs
+from consum.losses.output import ranking_diagnostics
+from consum.tracking import MetricsLogger
+from consum.training.common import decoder_inputs, make_accelerator
+from consum.training.loop import TrainData, to_device, train_loop
+from consum.training.mle import save_model
+
+
+def build_groups(contrast_rows: list[dict], documents: dict[str, str]) -> list[dict]:
+    """One group per document: its text and its (cand_id, role, text) targets, in doc_id order."""
+    targets = defaultdict(list)
+    for r in contrast_rows:
+        if r["doc_id"] not in documents:
+            raise DataError(f"contrast row {r['doc_id']}/{r['cand_id']} names a document missing from the data run")
+        targets[r["doc_id"]].append({"cand_id": r["cand_id"], "role": r["role"], "text": r["text"]})
+    return [{"doc_id": d, "document": documents[d], "targets": targets[d]} for d in sorted(targets)]
+
+
+def split_heldout(groups: list[dict], fraction: float, seed: int) -> tuple[list[dict], list[dict]]:
+    """Deterministic by doc_id hash: the same documents are held out whatever the order or world size."""
+    paired = lambda g: {t["role"] for t in g["targets"]} == {"pos", "neg"}  # noqa: E731
+    held = [g for g in groups if paired(g) and stable_hash(f"{seed}/{g['doc_id']}") % 10_000 < fraction * 10_000]
+    held_ids = {g["doc_id"] for g in held}
+    return [g for g in groups if g["doc_id"] not in held_ids], held
+
+
+def tokenize_groups(tokenizer, groups: list[dict], max_source_len: int, max_target_len: int) -> list[dict]:
+    sources = tokenizer([g["document"] for g in groups], truncation=True, max_length=max_source_len)["input_ids"]
+    texts = [t["text"] for g in groups for t in g["targets"]]
+    target_ids = iter(tokenizer(texts, truncation=True, max_length=max_target_len)["input_ids"]) if texts else iter(())
+    return [
+        {"doc_id": g["doc_id"], "input_ids": src,
+         "targets": [{"ids": next(target_ids), "role": t["role"], "cand_id": t["cand_id"]} for t in g["targets"]]}
+        for g, src in zip(groups, sources)
+    ]
+
+
+def forward_logits(model, batch: dict, pad_id: int, start_id: int) -> torch.Tensor:
+    return model(
+        input_ids=batch["input_ids"],
+        attention_mask=batch["attention_mask"],
+        decoder_input_ids=decoder_inputs(batch["labels"], pad_id, start_id),
+    ).logits
+
+
+def loss_options(loss_cfg: dict) -> dict:
+    return {k: v for k, v in loss_cfg.items() if k != "name"}
+
+
+def conseq_micro_step(loss_cfg: dict, pad_id: int, start_id: int, world_size: int, update_freq: int, reference_model=None):
+    name, options = loss_cfg["name"], loss_options(loss_cfg)
+    token_sum = name == "unlikelihood"  # parity: Σ token losses / tokens of the whole update (spec §7.2)
+    if token_sum:
+        options["reduction"] = "sum"
+
+    def step(model, batch):
+        logits = forward_logits(model, batch, pad_id, start_id)
+        extra = {}
+        if name == "dpo":
+            with torch.no_grad():
+                ref_logits = forward_logits(reference_model, batch, pad_id, start_id)
+            extra["reference_token_logprobs"] = token_logprobs(ref_logits, batch["labels"])
+        out = compute_loss(name, logits, batch["labels"], batch["is_positive"], batch["group_ids"], **options, **extra)
+        scale = world_size / batch["update_target_tokens"] if token_sum else 1.0 / update_freq
+        # logged per micro-batch and averaged: loss parts, sequence log-probs, margin, ranking accuracy
+        stats = {k: v.detach().float() for k, v in out.parts.items() if v.numel() == 1}
+        n_tokens = max(int(target_mask(batch["labels"]).sum()), 1)
+        stats["loss"] = out.loss.detach() / n_tokens if token_sum else out.loss.detach()
+        stats["weight"] = torch.tensor(1.0)
+        return out.loss * scale, stats
+
+    return step
+
+
+@torch.no_grad()
+def heldout_diagnostics(model, examples: list[dict], collator: ContrastCollator, pad_id: int, start_id: int, device, batch_groups: int = 16) -> dict:
+    """Mean length-normalised sequence log-prob of held-out positives and negatives, margin, ranking accuracy."""
+    if not examples:
+        return {}
+    means, positives, groups, present = [], [], [], []
+    for start in range(0, len(examples), batch_groups):
+        batch = to_device(collator(examples[start : start + batch_groups]), device)
+        lp = token_logprobs(forward_logits(model, batch, pad_id, start_id), batch["labels"])
+        mask = target_mask(batch["labels"])
+        means.append(sequence_logprob(lp, mask))
+        positives.append(batch["is_positive"])
+        groups.append(batch["group_ids"] + start)
+        present.append(mask.any(-1))
+    diag = ranking_diagnostics(torch.cat(means), torch.cat(positives), torch.cat(groups), torch.cat(present))
+    return {f"heldout_{k}": float(v) for k, v in diag.items()}
+
+
+def run(cfg: dict) -> RunDir:
+    from accelerate.utils import set_seed
+
+    from consum.models.loading import load_model, load_tokenizer
+
+    accelerator = make_accelerator(cfg["train"])
+    run = RunDir.create(cfg, world_size=accelerator.num_processes, is_main=accelerator.is_main_process)
+    if run.is_complete:
+        accelerator.print(f"train_conseq: {run.path} is already complete; nothing to do")
+        return run
+    set_seed(cfg["seed"], device_specific=True)
+    train_cfg = cfg["train"]
+    contrast_run = open_input(cfg["inputs"]["contrast"], expected_stage="build_contrast")
+    data_run = open_input(cfg["inputs"]["data"], expected_stage="prepare_data")
+    init_run = open_input(cfg["inputs"]["model"], expected_stage=("train_mle", "train_conseq"))
+    for name, r in (("contrast", contrast_run), ("data", data_run), ("model", init_run)):
+        run.add_input(name, r)
+    split = contrast_run.manifest["stats"]["split"]
+    documents = {r["doc_id"]: r["document"] for r in data_run.table(split).select_columns(["doc_id", "document"]).to_list()}
+    groups = build_groups(contrast_run.rows("contrast"), documents)
+    train_groups, heldout_groups = split_heldout(groups, cfg["heldout_fraction"], cfg["seed"])
+    if not train_groups:
+        raise DataError(f"no contrast groups to train on in {contrast_run.path}")
+    tokenizer = load_tokenizer(init_run.model_path)
+    model = load_model(init_run.model_path)
+    pad_id, start_id = tokenizer.pad_token_id, model.config.decoder_start_token_id
+    reference_model = None
+    if cfg["loss"]["name"] == "dpo":
+        reference_model = copy.deepcopy(model).eval().to(accelerator.device).requires_grad_(False)
+    train_examples = tokenize_groups(tokenizer, train_groups, train_cfg["max_source_len"], train_cfg["max_target_len"])
+    heldout_examples = tokenize_groups(tokenizer, heldout_groups, train_cfg["max_source_len"], train_cfg["max_target_len"])
+    collator = ContrastCollator(pad_token_id=pad_id)
+    lengths = [(len(e["input_ids"]), [len(t["ids"]) for t in e["targets"]]) for e in train_examples]
+    data = TrainData(
+        examples=train_examples,
+        batches=group_batches(lengths, train_cfg["max_tokens"]),
+        target_tokens=[sum(t) for _, t in lengths],
+        collate=collator,
+    )
+    logger = MetricsLogger(run.path, enabled=accelerator.is_main_process, wandb_cfg=cfg["logger"].get("wandb"), config=cfg, run_name=f"train_conseq-{run.run_id}")
+    evaluate = functools.partial(heldout_diagnostics, examples=heldout_examples, collator=collator, pad_id=pad_id, start_id=start_id, device=accelerator.device)
+    before = evaluate(model.to(accelerator.device).eval()) if accelerator.is_main_process else {}
+    logger.log({f"{k}_before": v for k, v in before.items()}, step=0)
+    step = conseq_micro_step(cfg["loss"], pad_id, start_id, accelerator.num_processes, train_cfg["update_freq"], reference_model)
+    started = time.perf_counter()
+    main_only = lambda m: evaluate(accelerator.unwrap_model(m)) if accelerator.is_main_process else {}  # noqa: E731
+    after, model = train_loop(cfg, run, model, data, step, main_only, accelerator, logger)
+    run.stats.update({
+        "loss": cfg["loss"]["name"], "n_train_groups": len(train_groups), "n_heldout_groups": len(heldout_groups),
+        "heldout_before": before, "heldout_after": after, "train_seconds": round(time.perf_counter() - started, 1),
+    })
+    save_model(accelerator, run, model, tokenizer)
+    logger.close()
+    if accelerator.is_main_process:
+        run.finalize()
+        b, a = before.get("heldout_margin"), after.get("heldout_margin")
+        accelerator.print(f"train_conseq[{cfg['loss']['name']}] -> {run.path}/model ({run.stats['steps']} steps); "
+                          f"held-out margin (pos − neg mean log-prob): {b if b is None else round(b, 4)} -> {a if a is None else round(a, 4)}")
+    return run
