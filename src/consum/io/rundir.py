@@ -34,7 +34,7 @@ CONFIG = "config.yaml"
 TRACKED_PACKAGES = ("consum", "torch", "transformers", "tokenizers", "datasets", "accelerate", "hydra-core")
 # Keys that name a run rather than change what it computes; left out of the config hash so a
 # resumed run (same config, same run_id) and a rerun elsewhere hash the same.
-UNHASHED_KEYS = ("run_id", "run_dir", "paths", "logger", "hydra", "fault")
+UNHASHED_KEYS = ("run_id", "run_dir", "paths", "logger", "hydra", "fault", "cache")
 
 
 class IncompleteRunError(RuntimeError):

@@ -50,9 +50,11 @@ def split_heldout(groups: list[dict], fraction: float, seed: int) -> tuple[list[
 
 
 def tokenize_groups(tokenizer, groups: list[dict], max_source_len: int, max_target_len: int) -> list[dict]:
+    if not groups:
+        return []
     sources = tokenizer([g["document"] for g in groups], truncation=True, max_length=max_source_len)["input_ids"]
     texts = [t["text"] for g in groups for t in g["targets"]]
-    target_ids = iter(tokenizer(texts, truncation=True, max_length=max_target_len)["input_ids"]) if texts else iter(())
+    target_ids = iter(tokenizer(texts, truncation=True, max_length=max_target_len)["input_ids"])
     return [
         {"doc_id": g["doc_id"], "input_ids": src,
          "targets": [{"ids": next(target_ids), "role": t["role"], "cand_id": t["cand_id"]} for t in g["targets"]]}

@@ -1,6 +1,12 @@
 import torch
 
-from consum.models import add_separator_token, load_model, load_tokenizer, model_for_training, train_bpe_tokenizer
+from consum.models import (
+    add_separator_token,
+    load_model,
+    load_tokenizer,
+    model_for_training,
+    train_bpe_tokenizer,
+)
 from tests.conftest import TOY_TEXTS
 
 

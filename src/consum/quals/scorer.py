@@ -1,0 +1,322 @@
+"""QUALS core: QA generation from summaries, document-conditioned teacher forcing, aggregation.
+
+For each summary: QAGen generates ``num_beams`` QA sequences by diverse beam search (with per-token
+log-probs given the summary), :func:`~consum.quals.filtering.filter_qa` keeps those whose answer
+occurs in the summary, and the same token sequences are teacher-forced with the document as encoder
+input. QUALS = mean over kept pairs of (mean doc log-prob − mean summary-side log-prob).
+
+Speed: each document is encoded ONCE and its encoder states are reused (``index_select``) for every
+QA pair of every summary of that document; QA generation is batched over many summaries and cached
+by content hash; batches are length-sorted with token budgets; CUDA OOM halves the batch and retries.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from transformers.modeling_outputs import BaseModelOutput
+
+from consum.generation._decoding import encode
+from consum.generation.diverse_beam import DiverseBeamConfig, diverse_beam_search
+from consum.generation.scoring import teacher_forced_logprobs
+from consum.quals.aggregation import pair_score, summary_quals
+from consum.quals.cache import QACache, cache_key
+from consum.quals.config import QualsConfig
+from consum.quals.filtering import QACandidate, filter_qa
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class QAPairScore:
+    question: str
+    answer: str
+    tokens: list[int]
+    doc_logprobs: list[float]
+    summary_logprobs: list[float]  # the summary side used (penalised or clean)
+    score: float
+
+
+@dataclass
+class QualsResult:
+    quals: float | None  # None when no QA pair was kept ("no evidence"), never a magic -1e5
+    n_qa: int
+    n_generated: int
+    pairs: list[QAPairScore] = field(default_factory=list)
+    document_truncated: bool = False
+
+
+@dataclass
+class GeneratedQA:
+    """QA generation output of one summary: hypotheses that split into exactly question ⊕ SEP ⊕ answer."""
+
+    n_generated: int
+    candidates: list[QACandidate]
+
+    def to_json(self) -> dict:
+        return {"n_generated": self.n_generated, "candidates": [c.__dict__ for c in self.candidates]}
+
+    @classmethod
+    def from_json(cls, value: dict) -> GeneratedQA:
+        return cls(value["n_generated"], [QACandidate(**c) for c in value["candidates"]])
+
+
+def weights_hash(model, path: str | Path | None = None) -> str:
+    """Hash of the QAGen weights (files when loaded from a path, else the parameters)."""
+    digest = hashlib.sha256()
+    files = sorted(Path(path).glob("*.safetensors")) if path else []
+    if files:
+        for f in files:
+            digest.update(f.read_bytes())
+    else:
+        for name, tensor in sorted(model.state_dict().items()):
+            digest.update(name.encode())
+            digest.update(tensor.detach().float().cpu().numpy().tobytes())
+    return digest.hexdigest()[:32]
+
+
+def candidates_from_tokens(tokenizer, hypotheses, sep_id: int) -> list[QACandidate]:
+    """Split each hypothesis at the separator token; keep those with exactly one (spec §2.5)."""
+    eos = tokenizer.eos_token_id
+    out = []
+    for index, hyp in enumerate(hypotheses):
+        tokens = list(hyp.tokens)
+        if tokens.count(sep_id) != 1:
+            continue
+        sep = tokens.index(sep_id)
+        answer_tokens = tokens[sep + 1 : -1] if tokens[-1] == eos else tokens[sep + 1 :]
+        out.append(
+            QACandidate(
+                question=tokenizer.decode(tokens[:sep], skip_special_tokens=True),
+                answer=tokenizer.decode(answer_tokens, skip_special_tokens=True),
+                tokens=tokens,
+                token_logprobs=[float(x) for x in hyp.token_logprobs],
+                penalised_logprobs=[float(x) for x in hyp.penalised_logprobs],
+                index=index,
+            )
+        )
+    return out
+
+
+def plan_score_batches(todo: Sequence[int], pairs: Sequence[tuple[int, list[int]]], doc_lengths: Sequence[int], budget: int) -> list[list]:
+    """Pack QA pairs into batches of (document, pair indices, cost) units, length-sorted.
+
+    A unit holds pairs of ONE document (it is encoded once per batch); cost per QA row =
+    document tokens + QA tokens; a batch keeps rows x max cost under ``budget``.
+    """
+    pairs_of: dict[int, list[int]] = {}
+    for p in todo:
+        pairs_of.setdefault(pairs[p][0], []).append(p)
+    units = []
+    for d in sorted(pairs_of, key=lambda d: doc_lengths[d]):
+        ps = sorted(pairs_of[d], key=lambda p: len(pairs[p][1]))
+        cost = doc_lengths[d] + len(pairs[ps[-1]][1])
+        per_chunk = max(1, budget // cost)
+        units.extend((d, ps[i : i + per_chunk], cost) for i in range(0, len(ps), per_chunk))
+    batches, current, current_cost, current_rows = [], [], 0, 0
+    for unit in units:
+        rows, cost = len(unit[1]), unit[2]
+        if current and (current_rows + rows) * max(current_cost, cost) > budget:
+            batches.append(current)
+            current, current_cost, current_rows = [], 0, 0
+        current.append(unit)
+        current_cost, current_rows = max(current_cost, cost), current_rows + rows
+    if current:
+        batches.append(current)
+    return batches
+
+
+def with_oom_backoff(run_batch: Callable[[list], None], items: list, batch_size: int, what: str) -> None:
+    """Run ``items`` in batches; on CUDA out-of-memory halve the batch size and retry (logged)."""
+    start = 0
+    while start < len(items):
+        batch = items[start : start + batch_size]
+        try:
+            run_batch(batch)
+        except torch.cuda.OutOfMemoryError:
+            if batch_size == 1:
+                raise
+            torch.cuda.empty_cache()
+            batch_size = max(1, batch_size // 2)
+            log.warning("CUDA out of memory in %s: retrying with batch size %d", what, batch_size)
+            continue
+        start += len(batch)
+
+
+class QualsScorer:
+    """QUALS with one QAGen model. ``score(documents, summaries)`` is the metric API."""
+
+    def __init__(self, model, tokenizer, config: QualsConfig | None = None, *, separator: str | None = None,
+                 cache: QACache | None = None, model_hash: str | None = None):
+        self.model = model.eval()
+        self.tokenizer = tokenizer
+        self.config = config or QualsConfig()
+        self.separator = separator or getattr(model.config, "qa_separator", None) or "<sep>"
+        self.sep_id = tokenizer.convert_tokens_to_ids(self.separator)
+        if self.sep_id is None or self.sep_id == tokenizer.unk_token_id:
+            raise ValueError(f"the QAGen tokenizer has no separator token {self.separator!r}; was it trained by train-qagen?")
+        self.cache = cache
+        self.model_hash = model_hash or weights_hash(model)
+        self.n_documents_truncated = 0
+
+    @classmethod
+    def from_pretrained(cls, path: str | Path, *, device: str | None = None, cache_path: str | Path | None = None, **overrides) -> QualsScorer:
+        """Load a QAGen (``train-qagen``'s ``model/`` dir, or a hub name). ``overrides``: QualsConfig fields."""
+        from consum.models.loading import load_model, load_tokenizer
+
+        path = Path(path)
+        model_dir = path / "model" if (path / "model" / "config.json").exists() else path
+        device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        model = load_model(model_dir).to(device)
+        config = QualsConfig.from_dict(overrides)
+        cache = QACache(cache_path) if cache_path else None
+        return cls(model, load_tokenizer(model_dir), config, cache=cache, model_hash=weights_hash(model, model_dir))
+
+    def max_source_tokens(self, configured: int) -> int:
+        """The configured encoder length, capped by the model's position embeddings."""
+        limit = getattr(self.model.config, "max_position_embeddings", None)
+        return min(configured, limit) if limit else configured
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device
+
+    def _autocast(self):
+        if self.device.type == "cuda" and self.config.precision != "no":
+            return torch.autocast("cuda", dtype={"bf16": torch.bfloat16, "fp16": torch.float16}[self.config.precision])
+        return contextlib.nullcontext()
+
+    # ---- QA generation ------------------------------------------------------------------------
+
+    def generate(self, summaries: Sequence[str]) -> list[GeneratedQA]:
+        """QA candidates of each summary (cached by content hash when a cache is set)."""
+        gen = self.config.generation
+        keys = [cache_key(s, self.model_hash, gen.key()) for s in summaries]
+        done: dict[str, GeneratedQA] = {}
+        if self.cache is not None:
+            done = {k: GeneratedQA.from_json(v) for k, v in self.cache.get_many(keys).items()}
+        todo = list(dict.fromkeys(s for s, k in zip(summaries, keys) if k not in done and s.strip()))
+        fresh: dict[str, GeneratedQA] = {}
+        max_len = self.max_source_tokens(gen.max_summary_len)
+        encoded = self.tokenizer(todo, truncation=True, max_length=max_len)["input_ids"] if todo else []
+        order = sorted(range(len(todo)), key=lambda i: len(encoded[i]))
+        beam_cfg = DiverseBeamConfig(num_beams=gen.num_beams, num_groups=gen.num_groups, diversity_strength=gen.diversity_strength,
+                                     min_len=gen.min_len, max_len=gen.max_len, lenpen=gen.lenpen)
+
+        def run_batch(idx: list[int]) -> None:
+            batch = self.tokenizer.pad({"input_ids": [encoded[i] for i in idx]}, return_tensors="pt").to(self.device)
+            with self._autocast():
+                hyps = diverse_beam_search(self.model, batch["input_ids"], batch["attention_mask"], beam_cfg)
+            for i, h in zip(idx, hyps):
+                fresh[todo[i]] = GeneratedQA(len(h), candidates_from_tokens(self.tokenizer, h, self.sep_id))
+
+        with_oom_backoff(run_batch, order, self.config.summary_batch_size, "QA generation")
+        if self.cache is not None and fresh:
+            self.cache.put_many({cache_key(s, self.model_hash, gen.key()): g.to_json() for s, g in fresh.items()})
+        empty = GeneratedQA(0, [])
+        return [done.get(k) or fresh.get(s) or empty for s, k in zip(summaries, keys)]
+
+    # ---- document-conditioned scoring ---------------------------------------------------------
+
+    def doc_logprobs(self, documents: Sequence[str], pairs: Sequence[tuple[int, list[int]]]) -> tuple[list[list[float]], list[bool]]:
+        """Teacher-forced log p(QA tokens | document) for (document index, tokens) pairs.
+
+        Each document is encoded once per batch; its encoder states are copied to its QA rows.
+        Returns per-pair token log-probs and, per document, whether it was truncated.
+        """
+        max_len = self.max_source_tokens(self.config.max_document_len)
+        full = self.tokenizer(list(documents))["input_ids"]
+        truncated = [len(ids) > max_len for ids in full]
+        encoded = [ids if len(ids) <= max_len else [*ids[: max_len - 1], ids[-1]] for ids in full]
+        results: list[list[float] | None] = [None] * len(pairs)
+
+        def run_batch(batch_units: list) -> None:
+            docs = list(dict.fromkeys(d for d, _, _ in batch_units))
+            position = {d: i for i, d in enumerate(docs)}
+            src = self.tokenizer.pad({"input_ids": [encoded[d] for d in docs]}, return_tensors="pt").to(self.device)
+            rows = [(position[d], p) for d, ps, _ in batch_units for p in ps]
+            row_doc = torch.tensor([r[0] for r in rows], device=self.device)
+            targets = [pairs[p][1] for _, p in rows]
+            width = max(map(len, targets))
+            target_ids = torch.full((len(rows), width), self.tokenizer.pad_token_id, dtype=torch.long)
+            target_mask = torch.zeros((len(rows), width), dtype=torch.long)
+            for r, t in enumerate(targets):
+                target_ids[r, : len(t)] = torch.tensor(t)
+                target_mask[r, : len(t)] = 1
+            with self._autocast(), torch.inference_mode():
+                states = encode(self.model, src["input_ids"], src["attention_mask"]).last_hidden_state
+                expanded = BaseModelOutput(last_hidden_state=states.index_select(0, row_doc))
+                lp = teacher_forced_logprobs(self.model, None, src["attention_mask"].index_select(0, row_doc),
+                                             target_ids, target_mask, encoder_outputs=expanded)
+            for r, (_, p) in enumerate(rows):
+                results[p] = lp[r, : len(targets[r])].tolist()
+
+        budget = self.config.score_batch_tokens
+        while True:
+            todo = [p for p, r in enumerate(results) if r is None]
+            if not todo:
+                break
+            try:
+                for batch in plan_score_batches(todo, pairs, [len(e) for e in encoded], budget):
+                    run_batch(batch)
+            except torch.cuda.OutOfMemoryError:
+                if budget <= 64:
+                    raise
+                torch.cuda.empty_cache()
+                budget //= 2
+                log.warning("CUDA out of memory in QUALS scoring: retrying with a budget of %d tokens", budget)
+        return results, truncated
+
+    # ---- the whole metric ---------------------------------------------------------------------
+
+    def score_groups(self, documents: Sequence[str], summaries: Sequence[Sequence[str]], *, keep_pairs: bool = True) -> list[list[QualsResult]]:
+        """QUALS of ``summaries[i][j]`` against ``documents[i]``; each document is encoded once."""
+        flat = [(i, s) for i, group in enumerate(summaries) for s in group]
+        generated = self.generate([s for _, s in flat])
+        kept = [filter_qa(g.candidates, s, self.config.filter, self.config.max_qas) if s.strip() else [] for (_, s), g in zip(flat, generated)]
+        pairs = [(i, c.tokens) for (i, _), cands in zip(flat, kept) for c in cands]
+        doc_lps, truncated = self.doc_logprobs(documents, pairs) if pairs else ([], [False] * len(documents))
+        self.n_documents_truncated += sum(truncated)
+        results: list[list[QualsResult]] = [[] for _ in documents]
+        cursor = 0
+        for (i, _), g, cands in zip(flat, generated, kept):
+            scored = []
+            for c in cands:
+                side = c.penalised_logprobs if self.config.summary_side == "penalised" else c.token_logprobs
+                doc_lp = doc_lps[cursor]
+                cursor += 1
+                scored.append(QAPairScore(c.question, c.answer, c.tokens, doc_lp, side, pair_score(doc_lp, side)))
+            quals = summary_quals([p.score for p in scored])
+            results[i].append(QualsResult(quals, len(scored), g.n_generated, scored if keep_pairs else [], truncated[i] if truncated else False))
+        return results
+
+    def score(self, documents: Sequence[str], summaries: Sequence[str], *, keep_pairs: bool = True) -> list[QualsResult]:
+        """QUALS of each (document, summary) pair. Identical documents are encoded once."""
+        validate_inputs(documents, summaries)
+        unique = list(dict.fromkeys(documents))
+        index = {d: i for i, d in enumerate(unique)}
+        groups: list[list[str]] = [[] for _ in unique]
+        slots = []
+        for d, s in zip(documents, summaries):
+            slots.append((index[d], len(groups[index[d]])))
+            groups[index[d]].append(s)
+        grouped = self.score_groups(unique, groups, keep_pairs=keep_pairs)
+        return [grouped[g][k] for g, k in slots]
+
+
+def validate_inputs(documents: Sequence, summaries: Sequence) -> None:
+    if len(documents) != len(summaries):
+        raise ValueError(f"got {len(documents)} documents but {len(summaries)} summaries")
+    for row, (d, s) in enumerate(zip(documents, summaries)):
+        if not isinstance(d, str):
+            raise TypeError(f"row {row}: document must be a string, got {type(d).__name__}")
+        if not isinstance(s, str):
+            raise TypeError(f"row {row}: summary must be a string, got {type(s).__name__}")
+        if not d.strip():
+            raise ValueError(f"row {row}: empty document (QUALS needs a source to score against)")

@@ -1,0 +1,122 @@
+"""The whole pipeline on factworld tiny (experiment factworld_tiny), as `make pipeline EXP=factworld_tiny`
+runs it, plus QUALS runner properties on its trained QAGen: resume and 2 processes == 1."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from hydra import compose, initialize_config_dir
+from omegaconf import OmegaConf
+
+from consum.contrast import build as build_contrast
+from consum.data import prepare
+from consum.data.schema import DataError
+from consum.evaluation import evaluate
+from consum.generation import candidates
+from consum.io import check_keys, open_input
+from consum.quals import runner as score_quals
+from consum.training import conseq, mle, qagen
+from tests.conftest import CONF_DIR
+
+pytestmark = pytest.mark.integration
+
+STAGES = [
+    ("prepare_data", prepare.run),
+    ("train_qagen", qagen.run),
+    ("train_mle", mle.run),
+    ("generate", candidates.run),
+    ("score_quals", score_quals.run),
+    ("build_contrast", build_contrast.run),
+    ("train_conseq", conseq.run),
+    ("evaluate", evaluate.run),
+]
+
+
+def compose_stage(root, stage, *overrides):
+    with initialize_config_dir(version_base="1.3", config_dir=str(CONF_DIR)):
+        cfg = compose(config_name=stage, overrides=[f"paths.root_dir={root}", "experiment=factworld_tiny", "run_id=tiny", *overrides])
+    return OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True)
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory):
+    root = tmp_path_factory.mktemp("pipeline")
+    for stage, run in STAGES:
+        cfg = compose_stage(root, stage)
+        if stage in ("prepare_data", "generate", "score_quals", "build_contrast", "evaluate"):
+            run(cfg, echo=lambda s: None)
+        else:
+            run(cfg)
+    return root
+
+
+def test_every_stage_completes_and_chains(pipeline):
+    runs = {stage: open_input(pipeline / "runs" / stage / "tiny", expected_stage=stage) for stage, _ in STAGES}
+    assert runs["train_mle"].manifest["inputs"]["data"]["path"] == str(runs["prepare_data"].path)
+    assert set(runs["train_conseq"].manifest["inputs"]) == {"contrast", "data", "model"}
+    scores = runs["score_quals"].rows("scores")
+    assert any(r["n_qa"] > 0 for r in scores)  # the tiny QAGen produces usable QA pairs
+    assert runs["score_quals"].rows("details")  # detail=true in the tiny experiment
+    contrast_rows = runs["build_contrast"].rows("contrast")
+    assert {r["role"] for r in contrast_rows} == {"pos", "neg"}
+    assert (runs["build_contrast"].path / "scores_hist.png").exists()
+    results = json.loads((runs["evaluate"].path / "results.json").read_text())
+    assert set(results["systems"]) == {"mle", "conseq"}
+    assert "hallucinated" in results["systems"]["mle"] and "rougeL" in results["systems"]["mle"]
+    assert (runs["evaluate"].path / "report.html").read_text().count("<table>") == 1
+
+
+def test_rerun_skips_complete_stage(pipeline):
+    lines = []
+    prepare.run(compose_stage(pipeline, "prepare_data"), echo=lines.append)
+    assert "already complete" in lines[0]
+
+
+def test_score_quals_resume_and_two_processes(pipeline):
+    base = ["detail=false"]
+    one = score_quals.run(compose_stage(pipeline, "score_quals", "run_id=one", *base, *inputs(pipeline)), echo=lambda s: None)
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        score_quals.run(compose_stage(pipeline, "score_quals", "run_id=killed", "fault.after_shards=1", *base, *inputs(pipeline)), echo=lambda s: None)
+    resumed = score_quals.run(compose_stage(pipeline, "score_quals", "run_id=killed", *base, *inputs(pipeline)), echo=lambda s: None)
+    rows_one, rows_resumed = open_input(one.path).rows("scores"), open_input(resumed.path).rows("scores")
+    check_keys([(r["doc_id"], r["cand_id"]) for r in rows_one], [(r["doc_id"], r["cand_id"]) for r in rows_resumed], "resumed")
+    assert_same_scores(rows_one, rows_resumed)
+
+    env = {**os.environ, "PYTHONPATH": str(CONF_DIR.parent)}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "-m", "consum.cli.score_quals",
+           f"paths.root_dir={pipeline}", "experiment=factworld_tiny", "run_id=two", "cpu=true", *base, *inputs(pipeline)]
+    subprocess.run(cmd, check=True, env=env, capture_output=True, timeout=600)
+    two = open_input(pipeline / "runs" / "score_quals" / "two")
+    assert two.manifest["world_size"] == 2
+    assert_same_scores(two.rows("scores"), rows_one)
+
+
+def assert_same_scores(a, b):
+    """Same keys, counts and QA pairs; QUALS equal up to float noise (BLAS results depend on memory alignment)."""
+    assert [(r["doc_id"], r["cand_id"], r["n_qa"], r["n_generated"]) for r in a] == [(r["doc_id"], r["cand_id"], r["n_qa"], r["n_generated"]) for r in b]
+    for x, y in zip(a, b):
+        assert (x["quals"] is None) == (y["quals"] is None)
+        if x["quals"] is not None:
+            assert x["quals"] == pytest.approx(y["quals"], abs=1e-6)
+
+
+def inputs(root):
+    runs = root / "runs"
+    return [f"inputs.data={runs}/prepare_data/tiny", f"inputs.candidates={runs}/generate/tiny", f"inputs.qagen={runs}/train_qagen/tiny"]
+
+
+def test_evaluate_refuses_missing_model_and_empty_split(pipeline, tmp_path):
+    data = f"inputs.data={pipeline}/runs/prepare_data/tiny"
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        evaluate.run(compose_stage(pipeline, "evaluate", "run_id=bad1", data, f"systems.mle={tmp_path}/nothing"), echo=lambda s: None)
+    from consum.io import RunDir
+
+    no_model = RunDir.create({"stage": "train_mle", "run_id": "nomodel", "run_dir": str(tmp_path / "nomodel")})
+    no_model.finalize()
+    with pytest.raises(FileNotFoundError, match="holds no model"):
+        evaluate.run(compose_stage(pipeline, "evaluate", "run_id=bad2", data, f"systems.mle={no_model.path}"), echo=lambda s: None)
+    empty = prepare.run(compose_stage(tmp_path, "prepare_data", "+data.factworld.n_test=0"), echo=lambda s: None)
+    with pytest.raises(DataError, match="empty"):
+        evaluate.run(compose_stage(pipeline, "evaluate", "run_id=bad3", f"inputs.data={empty.path}"), echo=lambda s: None)
