@@ -177,3 +177,42 @@ def load_latest_checkpoint(accelerator, run_path: Path) -> dict | None:
         return None
     accelerator.load_state(str(dirs[-1]))
     return json.loads((dirs[-1] / TRAINER_STATE).read_text())
+
+
+# ---- the frame of a training stage ---------------------------------------------------------------
+
+
+def open_training_run(cfg: dict):
+    """Accelerator, run dir and metrics logger of a training stage.
+
+    The logger is None when the run dir is already complete (the stage then has nothing to do).
+    Seeds are per rank (``device_specific``): dropout differs between ranks, as it should.
+    """
+    from accelerate.utils import set_seed
+
+    from consum.io.rundir import RunDir
+    from consum.tracking import MetricsLogger
+
+    accelerator = make_accelerator(cfg["train"])
+    run = RunDir.create(cfg, world_size=accelerator.num_processes, is_main=accelerator.is_main_process)
+    if run.is_complete:
+        accelerator.print(f"{cfg['stage']}: {run.path} is already complete; nothing to do")
+        return accelerator, run, None
+    set_seed(cfg["seed"], device_specific=True)
+    logger = MetricsLogger(run.path, enabled=accelerator.is_main_process, wandb_cfg=cfg["logger"].get("wandb"),
+                           config=cfg, run_name=f"{cfg['stage']}-{run.run_id}")
+    return accelerator, run, logger
+
+
+def close_training_run(accelerator, run, model, tokenizer, logger, summary: Callable[[object], str]) -> None:
+    """Save the final model (``save_pretrained``), finalize the run dir, print ``summary(run)``."""
+    path = run.path / "model"
+    accelerator.wait_for_everyone()
+    if accelerator.is_main_process:
+        model.save_pretrained(path, safe_serialization=True)
+        tokenizer.save_pretrained(path)
+        run.record_model("model")
+    logger.close()
+    if accelerator.is_main_process:
+        run.finalize()
+        accelerator.print(summary(run))

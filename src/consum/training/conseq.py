@@ -25,10 +25,8 @@ from consum.io.rundir import RunDir, open_input
 from consum.losses import compute_loss
 from consum.losses.logprobs import sequence_logprob, target_mask, token_logprobs
 from consum.losses.output import ranking_diagnostics
-from consum.tracking import MetricsLogger
-from consum.training.common import decoder_inputs, make_accelerator
+from consum.training.common import close_training_run, decoder_inputs, open_training_run
 from consum.training.loop import TrainData, to_device, train_loop
-from consum.training.mle import save_model
 
 
 def build_groups(contrast_rows: list[dict], documents: dict[str, str]) -> list[dict]:
@@ -118,16 +116,11 @@ def heldout_diagnostics(model, examples: list[dict], collator: ContrastCollator,
 
 
 def run(cfg: dict) -> RunDir:
-    from accelerate.utils import set_seed
-
     from consum.models.loading import load_model, load_tokenizer
 
-    accelerator = make_accelerator(cfg["train"])
-    run = RunDir.create(cfg, world_size=accelerator.num_processes, is_main=accelerator.is_main_process)
-    if run.is_complete:
-        accelerator.print(f"train_conseq: {run.path} is already complete; nothing to do")
+    accelerator, run, logger = open_training_run(cfg)
+    if logger is None:
         return run
-    set_seed(cfg["seed"], device_specific=True)
     train_cfg = cfg["train"]
     contrast_run = open_input(cfg["inputs"]["contrast"], expected_stage="build_contrast")
     data_run = open_input(cfg["inputs"]["data"], expected_stage="prepare_data")
@@ -156,7 +149,6 @@ def run(cfg: dict) -> RunDir:
         target_tokens=[sum(t) for _, t in lengths],
         collate=collator,
     )
-    logger = MetricsLogger(run.path, enabled=accelerator.is_main_process, wandb_cfg=cfg["logger"].get("wandb"), config=cfg, run_name=f"train_conseq-{run.run_id}")
     evaluate = functools.partial(heldout_diagnostics, examples=heldout_examples, collator=collator, pad_id=pad_id, start_id=start_id, device=accelerator.device)
     before = evaluate(model.to(accelerator.device).eval()) if accelerator.is_main_process else {}
     logger.log({f"{k}_before": v for k, v in before.items()}, step=0)
@@ -168,11 +160,14 @@ def run(cfg: dict) -> RunDir:
         "loss": cfg["loss"]["name"], "n_train_groups": len(train_groups), "n_heldout_groups": len(heldout_groups),
         "heldout_before": before, "heldout_after": after, "train_seconds": round(time.perf_counter() - started, 1),
     })
-    save_model(accelerator, run, model, tokenizer)
-    logger.close()
-    if accelerator.is_main_process:
-        run.finalize()
-        b, a = before.get("heldout_margin"), after.get("heldout_margin")
-        accelerator.print(f"train_conseq[{cfg['loss']['name']}] -> {run.path}/model ({run.stats['steps']} steps); "
-                          f"held-out margin (pos − neg mean log-prob): {b if b is None else round(b, 4)} -> {a if a is None else round(a, 4)}")
+    close_training_run(accelerator, run, model, tokenizer, logger, format_summary)
     return run
+
+
+def format_summary(run: RunDir) -> str:
+    def fmt(value):
+        return "n/a" if value is None else f"{value:.4f}"
+
+    before, after = run.stats["heldout_before"].get("heldout_margin"), run.stats["heldout_after"].get("heldout_margin")
+    return (f"train_conseq[{run.stats['loss']}] -> {run.path}/model ({run.stats['steps']} steps); "
+            f"held-out margin (pos − neg mean log-prob): {fmt(before)} -> {fmt(after)}")

@@ -12,7 +12,6 @@ import functools
 import math
 import time
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 import torch
 
@@ -20,7 +19,7 @@ from consum.io.rundir import RunDir
 from consum.losses.label_smoothing import label_smoothed_nll_sum
 from consum.tracking import MetricsLogger
 from consum.training.batching import rank_schedule, token_budget_batches
-from consum.training.common import EncodedPair, collate_pairs, decoder_inputs, make_accelerator, make_loader
+from consum.training.common import EncodedPair, collate_pairs, decoder_inputs, make_loader
 from consum.training.loop import TrainData, to_device, train_loop
 
 # validate(model, tokenizer) -> metrics; run on the main process only
@@ -93,16 +92,6 @@ def train(cfg: dict, run: RunDir, model, tokenizer, train_pairs, valid_pairs, va
     return train_loop(cfg, run, model, pair_data(train_pairs, train_cfg, pad_id), step, evaluate, accelerator, logger)
 
 
-def save_model(accelerator, run: RunDir, model, tokenizer) -> Path:
-    path = run.path / "model"
-    accelerator.wait_for_everyone()
-    if accelerator.is_main_process:
-        model.save_pretrained(path, safe_serialization=True)
-        tokenizer.save_pretrained(path)
-        run.record_model("model")
-    return path
-
-
 # ---- the train_mle stage ---------------------------------------------------------------------
 
 
@@ -135,18 +124,13 @@ def lead_baseline_rouge(rows: Sequence[dict]) -> dict:
 
 
 def run(cfg: dict) -> RunDir:
-    from accelerate.utils import set_seed
-
     from consum.io.rundir import open_input
     from consum.models.loading import model_for_training
-    from consum.training.common import encode_summaries
+    from consum.training.common import close_training_run, encode_summaries, open_training_run
 
-    accelerator = make_accelerator(cfg["train"])
-    run = RunDir.create(cfg, world_size=accelerator.num_processes, is_main=accelerator.is_main_process)
-    if run.is_complete:
-        accelerator.print(f"{cfg['stage']}: {run.path} is already complete; nothing to do")
+    accelerator, run, logger = open_training_run(cfg)
+    if logger is None:
         return run
-    set_seed(cfg["seed"], device_specific=True)  # per-rank seeds: different dropout per rank
     data_run = open_input(cfg["inputs"]["data"], expected_stage="prepare_data")
     run.add_input("data", data_run)
     train_rows = data_run.rows("train")
@@ -158,7 +142,6 @@ def run(cfg: dict) -> RunDir:
     train_pairs, truncated = encode_summaries(tokenizer, train_rows, train_cfg["max_source_len"], train_cfg["max_target_len"])
     valid_pairs, _ = encode_summaries(tokenizer, valid_rows, train_cfg["max_source_len"], train_cfg["max_target_len"])
     rouge_rows = valid_rows[: train_cfg["val_rouge_docs"]]
-    logger = MetricsLogger(run.path, enabled=accelerator.is_main_process, wandb_cfg=cfg["logger"].get("wandb"), config=cfg, run_name=f"{cfg['stage']}-{run.run_id}")
     if rouge_rows:
         run.stats["lead_baseline"] = lead_baseline_rouge(rouge_rows)
         logger.log(run.stats["lead_baseline"], step=0)
@@ -167,11 +150,7 @@ def run(cfg: dict) -> RunDir:
     started = time.perf_counter()
     final, model = train(cfg, run, model, tokenizer, train_pairs, valid_pairs, validate, accelerator, logger)
     run.stats.update({"final_validation": final, "train_seconds": round(time.perf_counter() - started, 1)})
-    save_model(accelerator, run, model, tokenizer)
-    logger.close()
-    if accelerator.is_main_process:
-        run.finalize()
-        accelerator.print(format_summary(run))
+    close_training_run(accelerator, run, model, tokenizer, logger, format_summary)
     return run
 
 

@@ -15,9 +15,8 @@ from collections.abc import Sequence
 from consum.data import qa as qa_data
 from consum.data.schema import DataError
 from consum.io.rundir import RunDir, open_input
-from consum.tracking import MetricsLogger
-from consum.training.common import EncodedPair, make_accelerator, truncate
-from consum.training.mle import format_summary, save_model, train
+from consum.training.common import EncodedPair, close_training_run, open_training_run, truncate
+from consum.training.mle import format_summary, train
 
 
 def load_qa_examples(cfg: dict, run: RunDir) -> dict[str, list[dict]]:
@@ -98,17 +97,12 @@ def greedy_raw(model, tokenizer, contexts: Sequence[str], max_source_len: int, m
 
 
 def run(cfg: dict) -> RunDir:
-    from accelerate.utils import set_seed
-
     from consum.models.loading import model_for_training
     from consum.models.tokenizer import add_separator_token
 
-    accelerator = make_accelerator(cfg["train"])
-    run = RunDir.create(cfg, world_size=accelerator.num_processes, is_main=accelerator.is_main_process)
-    if run.is_complete:
-        accelerator.print(f"{cfg['stage']}: {run.path} is already complete; nothing to do")
+    accelerator, run, logger = open_training_run(cfg)
+    if logger is None:
         return run
-    set_seed(cfg["seed"], device_specific=True)
     train_cfg, separator = cfg["train"], cfg["separator"]
     examples = load_qa_examples(cfg, run)
     for split, exs in examples.items():
@@ -131,16 +125,11 @@ def run(cfg: dict) -> RunDir:
     contexts = list({e["context"]: e for e in examples.get("validation", [])}.values())
     random.Random(cfg["seed"]).shuffle(contexts)
     sample = contexts[: train_cfg["val_rouge_docs"]]
-    logger = MetricsLogger(run.path, enabled=accelerator.is_main_process, wandb_cfg=cfg["logger"].get("wandb"), config=cfg, run_name=f"{cfg['stage']}-{run.run_id}")
     run.stats.update({"n_train": len(train_pairs), "n_valid": len(valid_pairs), "dropped": dropped, "separator": separator, "separator_id": sep_id})
     validate = parse_rate_validator(sample, separator, train_cfg, train_cfg["max_target_len"]) if sample else None
     started = time.perf_counter()
     final, model = train(cfg, run, model, tokenizer, train_pairs, valid_pairs, validate, accelerator, logger)
     model.config.qa_separator = separator  # travels with the checkpoint: QUALS reads it
     run.stats.update({"final_validation": final, "train_seconds": round(time.perf_counter() - started, 1)})
-    save_model(accelerator, run, model, tokenizer)
-    logger.close()
-    if accelerator.is_main_process:
-        run.finalize()
-        accelerator.print(format_summary(run))
+    close_training_run(accelerator, run, model, tokenizer, logger, format_summary)
     return run
