@@ -4,7 +4,7 @@ Scores the references of a split with a trained QAGen and reports the mean QUALS
 the ROC-AUC of QUALS for "consistent" vs "extrinsic"/"intrinsic". Use a data run whose split has
 unfaithful references, e.g. validation with eval_noise:
 
-    make prepare-data data=factworld data.factworld.size=small data.factworld.eval_noise=0.3 RUN_ID=noisy
+    make prepare-data data=factworld data.size=small data.factworld.eval_noise=0.3 RUN_ID=noisy
     python scripts/quals_oracle_auc.py --data runs/prepare_data/noisy --qagen runs/train_qagen/<id> --split validation
 """
 

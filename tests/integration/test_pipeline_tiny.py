@@ -120,3 +120,25 @@ def test_evaluate_refuses_missing_model_and_empty_split(pipeline, tmp_path):
     empty = prepare.run(compose_stage(tmp_path, "prepare_data", "+data.factworld.n_test=0"), echo=lambda s: None)
     with pytest.raises(DataError, match="empty"):
         evaluate.run(compose_stage(pipeline, "evaluate", "run_id=bad3", f"inputs.data={empty.path}"), echo=lambda s: None)
+
+
+def test_train_conseq_resume_logs_the_same_losses(pipeline):
+    from consum.tracking import read_metrics
+
+    runs = pipeline / "runs"
+    base = [f"inputs.contrast={runs}/build_contrast/tiny", f"inputs.data={runs}/prepare_data/tiny", f"inputs.model={runs}/train_mle/tiny",
+            "train.max_steps=6", "train.checkpoint_every=3", "train.log_every=1", "optim.lr=1e-3"]
+    straight = conseq.run(compose_stage(pipeline, "train_conseq", "run_id=c_straight", *base))
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        conseq.run(compose_stage(pipeline, "train_conseq", "run_id=c_resumed", "fault.after_steps=3", *base))
+    resumed = conseq.run(compose_stage(pipeline, "train_conseq", "run_id=c_resumed", *base))
+
+    def losses(path):
+        return {r["step"]: r["loss"] for r in read_metrics(path) if "loss" in r and "step" in r}
+
+    a, b = losses(straight.path), losses(resumed.path)
+    assert sorted(a) == sorted(b) == [1, 2, 3, 4, 5, 6]
+    for step in a:
+        assert a[step] == pytest.approx(b[step], rel=1e-5, abs=1e-6), step
+    stats = open_input(straight.path).manifest["stats"]
+    assert "heldout_margin" in stats["heldout_before"] and "heldout_margin" in stats["heldout_after"]

@@ -6,6 +6,7 @@ jsonl/csv/parquet), ``factworld`` (the embedded generator, which also writes its
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Mapping
 
@@ -14,6 +15,8 @@ from consum.data.schema import ROW_FEATURES, SPLITS, DataError
 from consum.io.keys import find_duplicates
 from consum.io.rundir import RunDir
 from consum.io.shards import chunk, run_shards
+
+TOKEN = re.compile(r"\w+|[^\w\s]")
 
 
 def rows_from_records(
@@ -65,6 +68,9 @@ def load_source(data_cfg: Mapping, seed: int) -> tuple[dict[str, list[dict]], di
             extra[f"qa_{split}"] = records
         stats = {split: {"n_raw": len(rows), "n_rows": len(rows), "dropped": {}, "truncated": 0} for split, rows in corpus.items()}
         stats["factworld"] = factworld.corpus_stats(corpus, qa)
+        for split, rows in corpus.items():  # punctuation-split tokens, beside the word counts
+            for field in ("document", "summary"):
+                stats["factworld"][split][f"mean_{field}_tokens"] = sum(len(TOKEN.findall(r[field])) for r in rows) / max(len(rows), 1)
         return corpus, stats, extra
     if source == "hub":
         hub = data_cfg["hub"]
@@ -140,6 +146,14 @@ def format_table(run_dir: RunDir) -> str:
             lines.append(f"{split:<12}{s['n_rows']:>9}{sum(s['dropped'].values()):>9}{s['truncated']:>11}")
     fw = splits.get("factworld")
     if fw:
-        lines.append("factworld:")
-        lines.extend(f"  {key}: {value}" for key, value in fw.items())
+        lines.append(f"{'factworld':<12}{'extrinsic':>10}{'intrinsic':>10}{'doc words':>10}{'doc tokens':>11}"
+                     f"{'sum words':>10}{'sum tokens':>11}{'QA doc':>8}{'QA sum':>8}")
+        for split in SPLITS:
+            if split in fw:
+                s = fw[split]
+                lines.append(
+                    f"{split:<12}{s['noise_rate']['extrinsic']:>10.1%}{s['noise_rate']['intrinsic']:>10.1%}"
+                    f"{s['mean_document_words']:>10.1f}{s['mean_document_tokens']:>11.1f}{s['mean_summary_words']:>10.1f}"
+                    f"{s['mean_summary_tokens']:>11.1f}{s['qa_pairs']['document']:>8}{s['qa_pairs']['summary']:>8}"
+                )
     return "\n".join(lines)
