@@ -127,7 +127,7 @@ def test_train_conseq_resume_logs_the_same_losses(pipeline):
 
     runs = pipeline / "runs"
     base = [f"inputs.contrast={runs}/build_contrast/tiny", f"inputs.data={runs}/prepare_data/tiny", f"inputs.model={runs}/train_mle/tiny",
-            "train.max_steps=6", "train.checkpoint_every=3", "train.log_every=1", "optim.lr=1e-3"]
+            "train.max_steps=6", "train.checkpoint_every=3", "train.log_every=1", "optim.lr=1e-3", "heldout_fraction=0.5"]
     straight = conseq.run(compose_stage(pipeline, "train_conseq", "run_id=c_straight", *base))
     with pytest.raises(RuntimeError, match="simulated crash"):
         conseq.run(compose_stage(pipeline, "train_conseq", "run_id=c_resumed", "fault.after_steps=3", *base))
@@ -141,4 +141,5 @@ def test_train_conseq_resume_logs_the_same_losses(pipeline):
     for step in a:
         assert a[step] == pytest.approx(b[step], rel=1e-5, abs=1e-6), step
     stats = open_input(straight.path).manifest["stats"]
+    assert stats["n_heldout_groups"] > 0
     assert "heldout_margin" in stats["heldout_before"] and "heldout_margin" in stats["heldout_after"]
