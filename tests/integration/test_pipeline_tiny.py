@@ -24,8 +24,8 @@ pytestmark = pytest.mark.integration
 
 STAGES = [
     ("prepare_data", prepare.run),
-    ("train_qagen", qagen.run),
     ("train_mle", mle.run),
+    ("train_qagen", qagen.run),
     ("generate", candidates.run),
     ("score_quals", score_quals.run),
     ("build_contrast", build_contrast.run),
@@ -66,6 +66,27 @@ def test_every_stage_completes_and_chains(pipeline):
     assert set(results["systems"]) == {"mle", "conseq"}
     assert "hallucinated" in results["systems"]["mle"] and "rougeL" in results["systems"]["mle"]
     assert (runs["evaluate"].path / "report.html").read_text().count("<table>") == 1
+
+
+def test_train_qagen_starts_from_an_mle_run(pipeline):
+    from safetensors.torch import load_file
+
+    from consum.models.loading import load_tokenizer
+
+    runs = pipeline / "runs"
+    run = qagen.run(compose_stage(pipeline, "train_qagen", "run_id=from_mle", f"inputs.init={runs}/train_mle/tiny",
+                                  f"inputs.data={runs}/prepare_data/tiny", "train.max_steps=2", "train.eval_every=100000"))
+    assert open_input(run.path).manifest["inputs"]["init"]["path"] == str(runs / "train_mle" / "tiny")
+    mle_vocab = load_tokenizer(runs / "train_mle" / "tiny" / "model").get_vocab()
+    qagen_vocab = load_tokenizer(run.path / "model").get_vocab()
+    assert set(qagen_vocab) == set(mle_vocab) | {"<sep>"}  # the MLE tokenizer, plus the separator
+    name = "model.encoder.layers.0.fc1.weight"
+    start = load_file(runs / "train_mle" / "tiny" / "model" / "model.safetensors")[name]
+    after = load_file(run.path / "model" / "model.safetensors")[name]
+    assert (after - start).abs().max() < 1e-3  # two small updates away from the MLE weights, not a fresh init
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        qagen.run(compose_stage(pipeline, "train_qagen", "run_id=from_nothing", f"inputs.init={runs}/train_mle/nothing",
+                                f"inputs.data={runs}/prepare_data/tiny", "train.max_steps=2"))
 
 
 def test_rerun_skips_complete_stage(pipeline):

@@ -112,8 +112,15 @@ def run(cfg: dict) -> RunDir:
         examples["train"] = random.Random(cfg["seed"]).sample(examples["train"], limit)
     if not examples.get("train"):
         raise DataError("QAGen training data is empty")
+    model_cfg = dict(cfg["model"])
+    if cfg["inputs"].get("init"):
+        # Start from an upstream summarizer (train-mle) instead of random weights: the in-domain
+        # analogue of the original's QAGen, fine-tuned from pretrained BART-large (spec §1.3).
+        init_run = open_input(cfg["inputs"]["init"], expected_stage=("train_mle", "train_qagen", "train_conseq"))
+        run.add_input("init", init_run)
+        model_cfg["name_or_path"] = str(init_run.model_path)
     model, tokenizer = model_for_training(
-        cfg["model"],
+        model_cfg,
         lambda: (t for e in examples["train"] for t in (e["context"], e["question"])),
         separator=separator,
         seed=cfg["seed"],
