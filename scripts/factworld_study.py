@@ -47,7 +47,7 @@ METRICS = [  # key in results.json, column title, scale
 ]
 
 
-def stage(name: str, run_id: str, experiment: str, runs: Path, *overrides: str, log_dir: Path) -> None:
+def stage(name: str, run_id: str, *overrides: str, experiment: str, runs: Path, log_dir: Path) -> None:
     cmd = [sys.executable, "-m", f"consum.cli.{name}", f"run_id={run_id}", f"experiment={experiment}",
            f"paths.runs_dir={runs}", *overrides]
     print("$ " + " ".join(shlex.quote(c) for c in cmd[1:]), flush=True)
