@@ -12,7 +12,9 @@ the method, every stage through its own CLI (the commands are printed, so any st
                            -rank (margin_rank)  -dpo (dpo), both on the QUALS contrast
     evaluate/P-s<s>       all five systems on the same test documents
 
-Every stage skips a complete run dir and resumes an unfinished one, so rerunning the script after a crash
+Seeds are independent: ``--seeds 2`` and ``--seeds 3`` may run at the same time in other shells (with
+``OMP_NUM_THREADS=1`` each on a small machine), and a final ``--seeds 1 2 3`` only aggregates. Every
+stage skips a complete run dir and resumes an unfinished one, so rerunning the script after a crash
 or a kill only does what is missing. At the end the per-seed results are aggregated (mean and standard
 deviation over seeds) into ``<out>/study.json``, ``<out>/study.md`` and ``<out>/study.png``.
 """
@@ -64,10 +66,13 @@ def run_seed(seed: int, args, runs: Path) -> Path:
     exp, data = args.experiment, f"inputs.data={runs}/prepare_data/{args.prefix}"
     rid = f"{args.prefix}-s{seed}"
     common = dict(experiment=exp, runs=runs, log_dir=Path(args.out) / "logs")
+    # One QA cache per seed: seeds may run as parallel invocations (--seeds 2 in another shell), and
+    # their QAGens differ anyway, so a shared SQLite file would only add write locks.
+    cache = f"cache={Path(args.out).resolve()}/qa_cache-s{seed}.sqlite"
     stage("train_mle", rid, *[data, f"seed={seed}"], **common)
     stage("train_qagen", rid, *[data, f"seed={seed}", f"inputs.init={runs}/train_mle/{rid}"], **common)
     stage("generate", rid, *[data, f"seed={seed}"], **common)
-    stage("score_quals", rid, data, **common)
+    stage("score_quals", rid, data, cache, **common)
     for reward in ("quals", "rouge"):
         stage("build_contrast", f"{rid}-{reward}", data, f"reward={reward}", f"inputs.candidates={runs}/generate/{rid}",
               f"inputs.scores={runs}/score_quals/{rid}", **common)
@@ -80,7 +85,7 @@ def run_seed(seed: int, args, runs: Path) -> Path:
         stage("train_conseq", conseq_id, data, f"seed={seed}", f"loss={loss}", f"inputs.contrast={runs}/build_contrast/{rid}-{contrast}",
               f"inputs.model={runs}/train_mle/{rid}", **common)
         systems[name] = f"{runs}/train_conseq/{conseq_id}"
-    stage("evaluate", rid, data, f"inputs.qagen={runs}/train_qagen/{rid}", "~systems",
+    stage("evaluate", rid, data, cache, f"inputs.qagen={runs}/train_qagen/{rid}", "~systems",
           "+systems={" + ",".join(f"{k}:'{v}'" for k, v in systems.items()) + "}", *args.evaluate_overrides, **common)
     return runs / "evaluate" / rid
 
