@@ -10,11 +10,13 @@ Both paths use the same QAGen, the same (document, summary) inputs and consum's 
 differs:
 
 * **naive** (the original's): one summary per diverse-beam-search call (60 decoder rows, all of them
-  decoding until the last group finishes, as fairseq's slot refilling keeps them busy); then, for
+  decoding until the last group finishes, as fairseq's slot refilling keeps them busy, one row per beam
+  even where beams share a prefix: ``drop_finished=False, share_prefixes=False``); then, for
   every kept QA pair, ``teacher_forced_logprobs(model, document input_ids, ...)``: the document is
   re-encoded for every pair, one pair per forward; always fp32.
 * **optimized**: ``QualsScorer(model, tokenizer, config).score(documents, summaries)``: QA generation
-  batched over ``summary_batch_size`` summaries (length-sorted), each document encoded once and its
+  batched over ``summary_batch_size`` summaries (length-sorted; finished groups leave the batch, beams
+  with equal prefixes share a decoder row), each document encoded once and its
   encoder states reused for all QA pairs of all its summaries, token-budget scoring batches;
   ``--precision bf16`` autocasts on CUDA.
 
@@ -220,8 +222,10 @@ def naive_quals(model, tokenizer, config, documents, summaries, counts: dict, se
             continue
         started = time.perf_counter()
         src = tokenizer([summary], truncation=True, max_length=gen.max_summary_len, return_tensors="pt").to(device)
-        # fairseq keeps every beam slot decoding (finished slots are refilled) until the sentence is done
-        hyps = diverse_beam_search(model, src["input_ids"], src["attention_mask"], beam_cfg, drop_finished=False)[0]
+        # fairseq keeps every beam slot decoding (finished slots are refilled) until the sentence is done,
+        # one decoder row per beam (no rows shared by beams with equal prefixes)
+        hyps = diverse_beam_search(model, src["input_ids"], src["attention_mask"], beam_cfg, drop_finished=False,
+                                   share_prefixes=False)[0]
         counts["gen_dec_tokens"] += sum(len(h.tokens) for h in hyps)
         kept = filter_qa(candidates_from_tokens(tokenizer, hyps, sep_id), summary, config.filter, config.max_qas)
         sync(device)

@@ -28,12 +28,16 @@ Where it differs:
   a refilled slot keeps contributing).
 
 Speed: each step runs the model once for the live beams of all sources (KV cache; the first step runs
-once per source; finished groups leave the batch), then one batched top-k over the vocabulary for all
-groups. Only the penalty is sequential over groups (group g's candidates depend on the penalties of the
-groups before it, so no cumulative-count shortcut is exact), and that loop works on short candidate lists,
-batched over sources: the penalty only lowers scores and group g can penalise at most 2·group_size²·g
-(beam, token) pairs, so its true top-2·group_size lies in its unpenalised top-(2·group_size +
-2·group_size²·(G−1)).
+once per source; finished groups leave the batch), on one decoder row per distinct (source, prefix):
+hypotheses of one source share prefixes a lot, and beams with equal prefixes have equal decoder states.
+Then one batched top-k per decoder row gives every group a short list of unpenalised candidates. Only
+the penalty is sequential over groups (group g's candidates depend on the penalties of the groups before
+it, so no cumulative-count shortcut is exact), and that loop works on the short lists, batched over
+sources. The penalty only lowers scores, so a group's penalised top-2·group_size is exact when its
+2·group_size-th penalised score is at least the best unpenalised score left out; a source where some
+live group fails that check has its step redone on lists that are provably long enough (group g can
+penalise at most 2·group_size²·g (beam, token) pairs, so its true top-2·group_size lies in its
+unpenalised top-(2·group_size + 2·group_size²·(G−1))).
 """
 
 from __future__ import annotations
@@ -53,6 +57,10 @@ from consum.generation._decoding import (
 )
 
 __all__ = ["DiverseBeamConfig", "Hypothesis", "diverse_beam_search"]
+
+# First try of the shortlist per group, in candidates (width): when a live group's penalised top-`width`
+# may lie outside it (checked), that source's step is redone with the provably sufficient shortlist.
+SHORTLIST_PER_CANDIDATE = 16
 
 
 @dataclass(frozen=True)
@@ -89,76 +97,81 @@ def diverse_beam_search(
     *,
     encoder_outputs: BaseModelOutput | None = None,
     drop_finished: bool = True,
+    share_prefixes: bool = True,
 ) -> list[list[Hypothesis]]:
     """Diverse beam search for every source of a padded batch; per source num_beams hypotheses, best first.
 
     ``encoder_outputs`` (from ``model.get_encoder()`` on these inputs) skips the encoder pass.
-    ``drop_finished=False`` keeps finished groups in the batch: same results, for benchmarking only.
+    ``drop_finished=False`` keeps finished groups in the batch and ``share_prefixes=False`` gives every
+    beam its own decoder row: same results, for benchmarking only.
     """
     special = special_tokens(model)
     num_sources = input_ids.shape[0]
     groups, group_size = config.num_groups, config.group_size
     width = 2 * group_size  # candidates per group and step, as in fairseq
     penalised = config.diversity_strength > 0 and groups > 1
-    # The unpenalised candidates that can still reach a group's penalised top-`width` (module docstring).
-    shortlist = width + width * group_size * (groups - 1) if penalised else width
+    # Unpenalised candidates per group: the first try (checked), and the count that is always enough.
+    provable = width + width * group_size * (groups - 1) if penalised else width
+    shortlist = min(SHORTLIST_PER_CANDIDATE * width, provable) if penalised else width
 
     with eval_mode(model), torch.inference_mode():
         if encoder_outputs is None:
             encoder_outputs = encode(model, input_ids, attention_mask)
         decoder = IncrementalDecoder(model, encoder_outputs, attention_mask, special)
         device = encoder_outputs.last_hidden_state.device
-        # Flat group id = source * groups + group; the beams of group id i are rows i*group_size + k.
+        # Flat group id = source * groups + group.
         num_group_ids = num_sources * groups
         history = _History.empty(num_group_ids, group_size, config.max_len + 1, device)
         finished_count = torch.zeros(num_group_ids, dtype=torch.long, device=device)
         group_active = torch.ones(num_group_ids, dtype=torch.bool, device=device)
         decoded_groups = torch.arange(num_group_ids, device=device)  # group ids whose beams the decoder runs
-        cumulative = torch.zeros(num_group_ids, group_size, device=device)  # penalised score of each beam
-        last_tokens = torch.full_like(finished_count[:, None], special.decoder_start).expand(-1, group_size)
+        # The decoder row of each beam (-1: not decoded). The first step runs one row per source.
+        beam_rows = (decoded_groups // groups)[:, None].repeat(1, group_size)
+        # Penalised score of each beam; at the first step only the first beam of each group expands
+        # (all beams are the decoder start; fairseq does the same).
+        cumulative = torch.zeros(num_group_ids, group_size, device=device)
+        cumulative[:, 1:] = -torch.inf
+        row_tokens = None  # the last token of each decoder row
         hypotheses: list[list[Hypothesis]] = [[] for _ in range(num_sources)]
 
         for step in range(config.max_len + 1):
-            if step == 0:
-                # One row per source; only the first beam of each group expands (fairseq does the same).
-                log_probs = decoder.first_step()
-                mask_special(log_probs, step, special, min_len=config.min_len, max_len=config.max_len)
-                first = _top_continuations(
-                    log_probs[:, None, :],
-                    log_probs.new_zeros(num_sources, 1),
-                    min(shortlist, log_probs.shape[-1]),
-                )
-                candidates = tuple(c.repeat_interleave(groups, dim=0) for c in first)
-            else:
-                log_probs = decoder.step(last_tokens[decoded_groups].reshape(-1))
-                mask_special(log_probs, step, special, min_len=config.min_len, max_len=config.max_len)
-                vocab = log_probs.shape[-1]
-                live = _top_continuations(
-                    log_probs.view(-1, group_size, vocab),
-                    cumulative[decoded_groups],
-                    min(shortlist, group_size * vocab),
-                )
-                candidates = _scatter_groups(live, decoded_groups, num_group_ids, special.pad)
-            scores, raw, cand_tokens, cand_beams = candidates
-
+            log_probs = decoder.first_step() if step == 0 else decoder.step(row_tokens)
+            mask_special(log_probs, step, special, min_len=config.min_len, max_len=config.max_len)
+            vocab = log_probs.shape[-1]
+            candidates, bound = _scatter_groups(
+                _top_continuations(
+                    log_probs, beam_rows[decoded_groups], cumulative[decoded_groups], shortlist
+                ),
+                decoded_groups,
+                num_group_ids,
+                special.pad,
+            )
             if penalised:
-                chosen, penalty = _hamming_select(
-                    scores.view(num_sources, groups, -1),
-                    cand_tokens.view(num_sources, groups, -1),
-                    group_active.view(num_sources, groups),
-                    config.diversity_strength,
-                    width,
-                    log_probs.shape[-1],
+                chosen, penalty, exact = _hamming_select(
+                    candidates, bound, group_active, num_sources, config.diversity_strength, width, vocab
                 )
-                chosen, penalty = chosen.view(num_group_ids, width), penalty.view(num_group_ids, width)
+                selected = _select(candidates, chosen, penalty)
+                redo = (~exact).nonzero().squeeze(1)
+                if len(redo):  # rare: a group's penalised top-`width` may lie outside its shortlist
+                    _redo_sources(
+                        selected,
+                        redo,
+                        log_probs,
+                        beam_rows,
+                        cumulative,
+                        group_active,
+                        groups,
+                        provable,
+                        special.pad,
+                        config.diversity_strength,
+                        width,
+                    )
             else:  # top-k output is sorted: the first `width` shortlisted are the candidates
-                chosen = torch.arange(width, device=device).expand(num_group_ids, width)
-                penalty = scores.new_zeros(num_group_ids, width)
-            sel_scores = scores.gather(1, chosen) - penalty
-            sel_raw = raw.gather(1, chosen)
+                selected = tuple(c[:, :width] for c in candidates) + (
+                    candidates[0].new_zeros(num_group_ids, width),
+                )
+            sel_scores, sel_raw, sel_tokens, sel_beams, penalty = selected
             sel_penalised = sel_raw - penalty
-            sel_tokens = cand_tokens.gather(1, chosen)
-            sel_beams = cand_beams.gather(1, chosen)
             is_eos = sel_tokens == special.eos
 
             # Finalise eos among each live group's first group_size candidates, best first, up to what it lacks.
@@ -193,11 +206,22 @@ def diverse_beam_search(
             history.write(step, last_tokens, sel_raw.gather(1, order), sel_penalised.gather(1, order))
 
             next_groups = group_active.nonzero().squeeze(1) if drop_finished else decoded_groups
-            if step == 0:  # copy each source's single row out to its beams
-                decoder.select_rows((next_groups // groups).repeat_interleave(group_size))
-            elif group_size > 1 or len(next_groups) != len(decoded_groups):
-                # With one beam per group a surviving beam stays in its row: only finished groups leave.
-                decoder.select_rows(_parent_rows(decoded_groups, next_groups, next_beams, num_group_ids))
+            parents = beam_rows.gather(1, next_beams)[next_groups]  # the decoder row each next beam continues
+            tokens = last_tokens[next_groups]
+            if share_prefixes:
+                # Beams with the same source and prefix (same parent row, same token) share one decoder row:
+                # their decoder states are equal (hypotheses of one source share prefixes a lot).
+                keys, rows = torch.unique(parents * vocab + tokens, return_inverse=True)
+                parent_rows, row_tokens = keys // vocab, keys % vocab
+            else:
+                parent_rows, row_tokens = parents.reshape(-1), tokens.reshape(-1)
+                rows = torch.arange(len(parent_rows), device=device).view(-1, group_size)
+            beam_rows = torch.full_like(beam_rows, -1)
+            beam_rows[next_groups] = rows
+            if len(parent_rows) != decoder.num_rows or not torch.equal(
+                parent_rows, torch.arange(len(parent_rows), device=device)
+            ):  # rows are copied only when they change (never with one beam per group and no sharing)
+                decoder.select_rows(parent_rows)
             decoded_groups = next_groups
 
     incomplete = [i for i, found in enumerate(hypotheses) if len(found) != config.num_beams]
@@ -241,82 +265,123 @@ class _History:
         )
 
 
-def _parent_rows(
-    decoded_groups: torch.Tensor, next_groups: torch.Tensor, next_beams: torch.Tensor, num_group_ids: int
-) -> torch.Tensor:
-    """For each decoder row of the next step, the current decoder row it continues.
-
-    The decoder holds the beams of ``decoded_groups`` in order; next it holds those of ``next_groups``,
-    where beam k of group i continues beam ``next_beams[i, k]`` of the same group.
-    """
-    group_size = next_beams.shape[1]
-    beam_offsets = torch.arange(group_size, device=decoded_groups.device)
-    current_rows = (decoded_groups[:, None] * group_size + beam_offsets).view(-1)
-    position = torch.full((num_group_ids * group_size,), -1, dtype=torch.long, device=decoded_groups.device)
-    position[current_rows] = torch.arange(len(current_rows), device=decoded_groups.device)
-    return position[(next_groups[:, None] * group_size + next_beams[next_groups]).view(-1)]
-
-
 def _top_continuations(
-    log_probs: torch.Tensor, cumulative: torch.Tensor, count: int
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    log_probs: torch.Tensor, beam_rows: torch.Tensor, cumulative: torch.Tensor, count: int
+) -> tuple[tuple[torch.Tensor, ...], torch.Tensor]:
     """The ``count`` best (beam, token) continuations of each group, unpenalised.
 
-    log_probs (groups, beams, vocab) and cumulative (groups, beams) give, each (groups, count), best first:
-    cumulative scores, raw token log-probs, tokens and beam indices.
+    log_probs (decoder rows, vocab); beam_rows and cumulative (groups, beams): each beam's decoder row and
+    score. Returns (cumulative scores, raw token log-probs, tokens, beam indices), each (groups, count), best
+    first, and per group a bound on the score of every continuation left out (−inf when none is).
     """
-    num, beams, vocab = log_probs.shape
-    flat_log_probs = log_probs.reshape(num, beams * vocab)
-    if beams == 1:  # one beam: the cumulative score is a constant shift, rank the log-probs alone
-        raw, flat = flat_log_probs.topk(count, dim=1)
-        return cumulative + raw, raw, flat, torch.zeros_like(flat)
-    scores, flat = (cumulative[:, :, None] + log_probs).view(num, beams * vocab).topk(count, dim=1)
-    # Gathered, not recovered as score − cumulative, so raw log-probs stay exact.
-    return scores, flat_log_probs.gather(1, flat), flat % vocab, flat // vocab
+    vocab = log_probs.shape[1]
+    num, beams = beam_rows.shape
+    # A group's top-count lies in the union of its beams' top-count: one top-k per decoder row suffices,
+    # and beams (of any group) sharing a row share its top-k.
+    row_raw, row_tokens = log_probs.topk(min(count, vocab), dim=1)
+    raw, tokens = row_raw[beam_rows], row_tokens[beam_rows]  # (groups, beams, per row)
+    scores = cumulative[:, :, None] + raw
+    if beams == 1:  # already sorted
+        scores, raw, tokens = scores[:, 0], raw[:, 0], tokens[:, 0]
+        beam_ids = torch.zeros_like(tokens)
+    else:
+        per_row = raw.shape[2]
+        scores, flat = scores.view(num, -1).topk(min(count, beams * per_row), dim=1)
+        raw, tokens = raw.view(num, -1).gather(1, flat), tokens.view(num, -1).gather(1, flat)
+        beam_ids = flat // per_row
+    bound = scores[:, -1] if count < beams * vocab else torch.full_like(scores[:, 0], -torch.inf)
+    return (scores, raw, tokens, beam_ids), bound
 
 
 def _scatter_groups(
-    live: tuple[torch.Tensor, ...], group_ids: torch.Tensor, num_group_ids: int, pad: int
-) -> tuple[torch.Tensor, ...]:
+    live: tuple[tuple[torch.Tensor, ...], torch.Tensor], group_ids: torch.Tensor, num_group_ids: int, pad: int
+) -> tuple[tuple[torch.Tensor, ...], torch.Tensor]:
     """Spread the decoded groups' candidates over all group ids; groups not decoded get −inf scores."""
-    scores, raw, cand_tokens, cand_beams = live
+    (scores, raw, cand_tokens, cand_beams), bound = live
     count = scores.shape[1]
     out_scores = scores.new_full((num_group_ids, count), -torch.inf)
     out_raw = raw.new_full((num_group_ids, count), -torch.inf)
     out_tokens = cand_tokens.new_full((num_group_ids, count), pad)
     out_beams = cand_beams.new_zeros((num_group_ids, count))
+    out_bound = bound.new_full((num_group_ids,), -torch.inf)
     out_scores[group_ids], out_raw[group_ids] = scores, raw
-    out_tokens[group_ids], out_beams[group_ids] = cand_tokens, cand_beams
-    return out_scores, out_raw, out_tokens, out_beams
+    out_tokens[group_ids], out_beams[group_ids], out_bound[group_ids] = cand_tokens, cand_beams, bound
+    return (out_scores, out_raw, out_tokens, out_beams), out_bound
 
 
 def _hamming_select(
-    scores: torch.Tensor,
-    cand_tokens: torch.Tensor,
+    candidates: tuple[torch.Tensor, ...],
+    bound: torch.Tensor,
     contributes: torch.Tensor,
+    num_sources: int,
     strength: float,
     width: int,
     vocab: int,
-) -> tuple[torch.Tensor, torch.Tensor]:
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """fairseq 0.9's Hamming diversity over shortlisted candidates, all sources at once, groups in order.
 
-    scores and cand_tokens are (sources, groups, shortlist), sorted best first; contributes (sources, groups)
-    says which groups are still live. Returns, each (sources, groups, width): the positions of each group's
-    penalised top-`width` in its shortlist, best first, and the penalty λ·c(v) each of them received.
+    candidates (as from ``_scatter_groups``: group ids source-major, shortlists sorted best first), bound
+    (group ids,) on the unpenalised score of every candidate not shortlisted; contributes (group ids,)
+    says which groups are still live. Returns the positions of each group's penalised top-`width` in its
+    shortlist, best first, and the penalty λ·c(v) each received, both (group ids, width); and per source
+    whether that selection is provably the one over the full vocabulary: every live group's width-th
+    penalised score is at least its bound (the penalty only lowers scores).
     """
-    num_sources, groups, _ = scores.shape
-    counts = scores.new_zeros(num_sources, vocab)  # c(v): v among the candidates of earlier groups
-    weights = contributes.to(scores.dtype)[:, :, None].expand(-1, -1, width)
-    chosen = torch.empty(num_sources, groups, width, dtype=torch.long, device=scores.device)
-    penalties = scores.new_empty(num_sources, groups, width)
+    scores, _, cand_tokens, _ = candidates
+    groups = len(contributes) // num_sources
+    scores = scores.view(num_sources, groups, -1).unbind(1)
+    cand_tokens = cand_tokens.view(num_sources, groups, -1).unbind(1)
+    contributes = contributes.view(num_sources, groups)
+    weights = contributes.to(scores[0].dtype)[:, :, None].expand(-1, -1, width).unbind(1)
+    counts = scores[0].new_zeros(num_sources, vocab)  # c(v): v among the candidates of earlier groups
+    chosen = torch.empty(num_sources, groups, width, dtype=torch.long, device=scores[0].device)
+    penalties = scores[0].new_empty(num_sources, groups, scores[0].shape[1])
+    worst = scores[0].new_empty(num_sources, groups)  # each group's width-th penalised score
     for group in range(groups):
-        group_tokens = cand_tokens[:, group]
+        group_tokens = cand_tokens[group]
         penalty = strength * counts.gather(1, group_tokens)
-        top = (scores[:, group] - penalty).topk(width, dim=1).indices
-        chosen[:, group] = top
-        penalties[:, group] = penalty.gather(1, top)
-        counts.scatter_add_(1, group_tokens.gather(1, top), weights[:, group])
-    return chosen, penalties
+        penalties[:, group] = penalty
+        top_scores, top = (scores[group] - penalty).topk(width, dim=1)
+        chosen[:, group], worst[:, group] = top, top_scores[:, -1]
+        counts.scatter_add_(1, group_tokens.gather(1, top), weights[group])
+    exact = ((worst >= bound.view(num_sources, groups)) | ~contributes).all(1)
+    chosen = chosen.view(-1, width)
+    return chosen, penalties.view(len(chosen), -1).gather(1, chosen), exact
+
+
+def _select(
+    candidates: tuple[torch.Tensor, ...], chosen: torch.Tensor, penalty: torch.Tensor
+) -> tuple[torch.Tensor, ...]:
+    """The chosen candidates: penalised scores, raw log-probs, tokens, beams and penalties."""
+    scores, raw, cand_tokens, cand_beams = candidates
+    return (
+        scores.gather(1, chosen) - penalty,
+        raw.gather(1, chosen),
+        cand_tokens.gather(1, chosen),
+        cand_beams.gather(1, chosen),
+        penalty,
+    )
+
+
+def _redo_sources(
+    selected, sources, log_probs, beam_rows, cumulative, group_active, groups, count, pad, strength, width
+) -> None:
+    """In place, the selection of every group of ``sources`` redone over ``count`` (provably enough) candidates."""
+    group_ids = (sources[:, None] * groups + torch.arange(groups, device=sources.device)).view(-1)
+    decoded = beam_rows[group_ids, 0] >= 0
+    live = _top_continuations(log_probs, beam_rows[group_ids[decoded]], cumulative[group_ids[decoded]], count)
+    candidates, bound = _scatter_groups(live, decoded.nonzero().squeeze(1), len(group_ids), pad)
+    chosen, penalty, _ = _hamming_select(
+        candidates,
+        bound.fill_(-torch.inf),
+        group_active[group_ids],
+        len(sources),
+        strength,
+        width,
+        log_probs.shape[1],
+    )
+    for field, redone in zip(selected, _select(candidates, chosen, penalty), strict=True):
+        field[group_ids] = redone
 
 
 def _collect(

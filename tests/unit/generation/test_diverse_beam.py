@@ -270,3 +270,104 @@ def test_bfloat16_model_gives_fp32_scores(sources):
 def test_rejects_beams_not_divisible_by_groups():
     with pytest.raises(ValueError, match="multiple"):
         DiverseBeamConfig(num_beams=6, num_groups=4)
+
+
+# ---- the checked shortlist and shared prefixes (speed-ups that must not change results) ----
+
+
+def test_hamming_select_flags_a_shortlist_that_may_miss_the_true_top():
+    """Group 1's two shortlisted tokens are group 0's candidates: penalised below the bound, not provable."""
+    from consum.generation.diverse_beam import _hamming_select
+
+    # One source, two groups of one beam, width 2, shortlist 2, vocabulary 6.
+    scores = torch.tensor([[-1.0, -2.0], [-1.0, -2.0]])
+    tokens = torch.tensor([[3, 4], [3, 4]])
+    candidates = (scores, scores.clone(), tokens, torch.zeros_like(tokens))
+    active = torch.tensor([True, True])
+    # Every token left out scores at most -2.5: group 1's penalised -2.0 and -3.0 do not clear it.
+    chosen, penalty, exact = _hamming_select(candidates, torch.tensor([-2.5, -2.5]), active, 1, 1.0, 2, 6)
+    assert chosen.tolist() == [[0, 1], [0, 1]]
+    assert penalty.tolist() == [[0.0, 0.0], [1.0, 1.0]]
+    assert exact.tolist() == [False]
+    # With a lower bound (-3.5) both penalised candidates still beat everything left out.
+    *_, exact = _hamming_select(candidates, torch.tensor([-2.5, -3.5]), active, 1, 1.0, 2, 6)
+    assert exact.tolist() == [True]
+    # A finished group's selection does not matter: it never makes a source inexact.
+    *_, exact = _hamming_select(
+        candidates, torch.tensor([-2.5, -2.5]), torch.tensor([True, False]), 1, 1.0, 2, 6
+    )
+    assert exact.tolist() == [True]
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        DiverseBeamConfig(num_beams=5, num_groups=5, diversity_strength=2.0, min_len=2, max_len=10),
+        DiverseBeamConfig(num_beams=6, num_groups=3, diversity_strength=1.5, min_len=1, max_len=8),
+    ],
+    ids=["one_beam_per_group", "two_beams_per_group"],
+)
+def test_too_short_shortlist_falls_back_to_the_exact_one(model, sources, config, monkeypatch):
+    """A first-try shortlist of just `width` candidates is often not provably enough; results stay exact."""
+    from consum.generation import diverse_beam
+
+    redone = []
+    original = diverse_beam._redo_sources
+    monkeypatch.setattr(diverse_beam, "SHORTLIST_PER_CANDIDATE", 1)
+    monkeypatch.setattr(
+        diverse_beam,
+        "_redo_sources",
+        lambda selected, srcs, *a: redone.append(len(srcs)) or original(selected, srcs, *a),
+    )
+    input_ids, attention_mask = sources
+    results = diverse_beam_search(model, input_ids, attention_mask, config)
+    assert redone, "the fallback was never exercised"
+    for row, hypotheses in enumerate(results):
+        expected = naive_diverse_beam(model, *unpad(input_ids, attention_mask, row), config)
+        grouped = by_group(hypotheses)
+        for group, found in enumerate(expected):
+            got = sorted(grouped[group], key=lambda h: -h.score)
+            found = sorted(found, key=lambda f: -f[3])
+            assert [h.tokens for h in got] == [f[0] for f in found]
+            for h, (_, _, penalised, score) in zip(got, found, strict=True):
+                assert h.penalised_logprobs == pytest.approx(penalised, abs=1e-5)
+                assert h.score == pytest.approx(score, abs=1e-5)
+
+
+@pytest.mark.parametrize("drop_finished", [True, False])
+@pytest.mark.parametrize(
+    "config",
+    [
+        DiverseBeamConfig(num_beams=6, num_groups=6, diversity_strength=0.3, min_len=2, max_len=12),
+        DiverseBeamConfig(num_beams=6, num_groups=3, diversity_strength=0.3, min_len=2, max_len=12),
+    ],
+    ids=["one_beam_per_group", "two_beams_per_group"],
+)
+def test_shared_prefixes_give_the_same_hypotheses_with_fewer_rows(
+    model, sources, config, drop_finished, monkeypatch
+):
+    from consum.generation import _decoding
+
+    rows = []
+    original_step = _decoding.IncrementalDecoder.step
+    monkeypatch.setattr(
+        _decoding.IncrementalDecoder,
+        "step",
+        lambda self, last: rows.append(last.numel()) or original_step(self, last),
+    )
+    input_ids, attention_mask = sources
+    runs = {}
+    for share in (True, False):
+        rows.clear()
+        hyps = diverse_beam_search(
+            model, input_ids, attention_mask, config, drop_finished=drop_finished, share_prefixes=share
+        )
+        runs[share] = hyps, sum(rows)
+    (shared, shared_rows), (separate, separate_rows) = runs[True], runs[False]
+    assert shared_rows < separate_rows  # some beams did share a prefix
+    for a, b in zip(shared, separate, strict=True):
+        assert [(h.tokens, h.group) for h in a] == [(h.tokens, h.group) for h in b]
+        for x, y in zip(a, b, strict=True):
+            assert x.token_logprobs == pytest.approx(y.token_logprobs, abs=1e-5)
+            assert x.penalised_logprobs == pytest.approx(y.penalised_logprobs, abs=1e-5)
+            assert x.score == pytest.approx(y.score, abs=1e-5)
