@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
+from transformers.cache_utils import EncoderDecoderCache
 from transformers.modeling_outputs import BaseModelOutput
 
 
@@ -96,6 +97,7 @@ class IncrementalDecoder:
     identical before their first token) and only then is the cache copied out to ``rows_per_source`` rows,
     so the cross-attention keys and values are projected once per source rather than once per beam.
     ``select_rows`` then keeps, drops, duplicates or reorders rows (beam reordering, finished rows).
+    ``extend`` feeds several tokens per row at once (teacher forcing after a shared first step).
     """
 
     def __init__(
@@ -119,20 +121,42 @@ class IncrementalDecoder:
             dtype=torch.long,
             device=self._encoder_states.device,
         )
-        return self._forward(start)
+        return self._log_softmax_last(self._logits(start))
 
     def step(self, last_tokens: torch.Tensor) -> torch.Tensor:
         """fp32 log-probs of the next token of every current row given its last token: (num_rows, vocab)."""
-        return self._forward(last_tokens.view(-1, 1))
+        return self._log_softmax_last(self._logits(last_tokens.view(-1, 1)))
+
+    def extend(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Logits (model dtype) after each of several tokens per row, fed at once: (num_rows, length, vocab)."""
+        return self._logits(tokens)
 
     def select_rows(self, parent_rows: torch.Tensor) -> None:
         """Row i becomes a copy of current row ``parent_rows[i]`` (cache, encoder states and mask alike)."""
         parent_rows = parent_rows.to(self._encoder_states.device)
         self._cache.reorder_cache(parent_rows)
-        self._encoder_states = self._encoder_states.index_select(0, parent_rows)
+        if self._cross_attention_cached():
+            # The encoder states are only read for their shape now: a broadcast view instead of a copy.
+            self._encoder_states = self._encoder_states[:1].expand(len(parent_rows), -1, -1)
+        else:
+            self._encoder_states = self._encoder_states.index_select(0, parent_rows)
         self._attention_mask = self._attention_mask.index_select(0, parent_rows)
 
-    def _forward(self, decoder_input_ids: torch.Tensor) -> torch.Tensor:
+    def _cross_attention_cached(self) -> bool:
+        """Whether every decoder layer takes its cross-attention keys and values from the cache (HF sets
+        ``is_updated`` once it has projected them) rather than from the encoder states."""
+        updated = getattr(self._cache, "is_updated", None)
+        layers = getattr(self.model.config, "decoder_layers", None) or getattr(
+            self.model.config, "num_decoder_layers", None
+        )
+        return (
+            isinstance(self._cache, EncoderDecoderCache)
+            and bool(updated)
+            and all(updated.values())
+            and len(updated) == layers
+        )
+
+    def _logits(self, decoder_input_ids: torch.Tensor) -> torch.Tensor:
         outputs = self.model(
             encoder_outputs=BaseModelOutput(last_hidden_state=self._encoder_states),
             attention_mask=self._attention_mask,
@@ -142,5 +166,9 @@ class IncrementalDecoder:
             return_dict=True,
         )
         self._cache = outputs.past_key_values
+        return outputs.logits
+
+    @staticmethod
+    def _log_softmax_last(logits: torch.Tensor) -> torch.Tensor:
         # Scores are kept in fp32 whatever the model's dtype (fairseq and HF do the same).
-        return torch.log_softmax(outputs.logits[:, -1, :].float(), dim=-1)
+        return torch.log_softmax(logits[:, -1, :].float(), dim=-1)

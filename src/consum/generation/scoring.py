@@ -5,41 +5,66 @@ from __future__ import annotations
 import torch
 from transformers.modeling_outputs import BaseModelOutput
 
-from consum.generation._decoding import encode, eval_mode, special_tokens
+from consum.generation._decoding import IncrementalDecoder, encode, eval_mode, special_tokens
 
 __all__ = ["teacher_forced_logprobs"]
 
 
 def teacher_forced_logprobs(
     model,
-    input_ids: torch.Tensor,
+    input_ids: torch.Tensor | None,
     attention_mask: torch.Tensor,
     target_ids: torch.Tensor,
     target_mask: torch.Tensor,
     *,
     encoder_outputs: BaseModelOutput | None = None,
+    source_rows: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """fp32 log p(target_t | source, target_<t), (batch, target_len), 0 where ``target_mask`` is 0.
 
     Targets are right-padded and hold the tokens after the decoder start (ending with eos, as decoders
     return them); the decoder reads [decoder_start] + target[:-1], as fairseq's SequenceScorer does.
+
+    ``source_rows`` (batch,): target i reads source ``source_rows[i]`` of the inputs (fewer rows than the
+    targets). Then the decoder start runs once per source and its KV cache (the cross-attention keys and
+    values of the whole source, the costly part for long sources) is copied out to the targets' rows.
     """
     special = special_tokens(model)
     device = model.device
     target_ids, target_mask = target_ids.to(device), target_mask.to(device)
-    start = torch.full_like(target_ids[:, :1], special.decoder_start)
-    decoder_input_ids = torch.cat([start, target_ids[:, :-1]], dim=1)
-    decoder_attention_mask = torch.cat([torch.ones_like(target_mask[:, :1]), target_mask[:, :-1]], dim=1)
     with eval_mode(model), torch.inference_mode():
         if encoder_outputs is None:
             encoder_outputs = encode(model, input_ids, attention_mask)
-        logits = model(
-            encoder_outputs=encoder_outputs,
-            attention_mask=attention_mask.to(device),
-            decoder_input_ids=decoder_input_ids,
-            decoder_attention_mask=decoder_attention_mask,
-            use_cache=False,
-            return_dict=True,
-        ).logits
-        log_probs = torch.log_softmax(logits.float(), dim=-1).gather(2, target_ids[:, :, None]).squeeze(2)
+        if source_rows is not None:
+            log_probs = _from_shared_sources(
+                model, encoder_outputs, attention_mask, target_ids, source_rows.to(device), special
+            )
+        else:
+            start = torch.full_like(target_ids[:, :1], special.decoder_start)
+            decoder_input_ids = torch.cat([start, target_ids[:, :-1]], dim=1)
+            decoder_attention_mask = torch.cat(
+                [torch.ones_like(target_mask[:, :1]), target_mask[:, :-1]], dim=1
+            )
+            logits = model(
+                encoder_outputs=encoder_outputs,
+                attention_mask=attention_mask.to(device),
+                decoder_input_ids=decoder_input_ids,
+                decoder_attention_mask=decoder_attention_mask,
+                use_cache=False,
+                return_dict=True,
+            ).logits
+            log_probs = torch.log_softmax(logits.float(), dim=-1).gather(2, target_ids[:, :, None]).squeeze(2)
         return log_probs * target_mask.to(log_probs.dtype)
+
+
+def _from_shared_sources(model, encoder_outputs, attention_mask, target_ids, source_rows, special):
+    """Token log-probs of the targets, the decoder start run once per source (``teacher_forced_logprobs``)."""
+    decoder = IncrementalDecoder(model, encoder_outputs, attention_mask, special)
+    first = decoder.first_step()[source_rows].gather(1, target_ids[:, :1])
+    if target_ids.shape[1] == 1:
+        return first
+    decoder.select_rows(source_rows)
+    # Right padding needs no decoder mask: causal attention never lets a real token see a later pad.
+    logits = decoder.extend(target_ids[:, :-1])
+    rest = torch.log_softmax(logits.float(), dim=-1).gather(2, target_ids[:, 1:, None]).squeeze(2)
+    return torch.cat([first, rest], dim=1)

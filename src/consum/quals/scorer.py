@@ -5,8 +5,9 @@ log-probs given the summary), :func:`~consum.quals.filtering.filter_qa` keeps th
 occurs in the summary, and the same token sequences are teacher-forced with the document as encoder
 input. QUALS = mean over kept pairs of (mean doc log-prob − mean summary-side log-prob).
 
-Speed: each document is encoded ONCE and its encoder states are reused (``index_select``) for every
-QA pair of every summary of that document; QA generation is batched over many summaries and cached
+Speed: each document is encoded ONCE per scoring batch and its cross-attention keys and values are
+projected once, then copied to every QA pair of every summary of that document (``source_rows`` of
+``teacher_forced_logprobs``); QA generation is batched over many summaries and cached
 by content hash; batches are length-sorted with token budgets; CUDA OOM halves the batch and retries.
 """
 
@@ -20,7 +21,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-from transformers.modeling_outputs import BaseModelOutput
 
 from consum.generation._decoding import encode
 from consum.generation.diverse_beam import DiverseBeamConfig, diverse_beam_search
@@ -250,10 +250,10 @@ class QualsScorer:
                 target_ids[r, : len(t)] = torch.tensor(t)
                 target_mask[r, : len(t)] = 1
             with self._autocast(), torch.inference_mode():
-                states = encode(self.model, src["input_ids"], src["attention_mask"]).last_hidden_state
-                expanded = BaseModelOutput(last_hidden_state=states.index_select(0, row_doc))
-                lp = teacher_forced_logprobs(self.model, None, src["attention_mask"].index_select(0, row_doc),
-                                             target_ids, target_mask, encoder_outputs=expanded)
+                states = encode(self.model, src["input_ids"], src["attention_mask"])
+                # the document's cross-attention keys and values are projected once, copied to its QA rows
+                lp = teacher_forced_logprobs(self.model, None, src["attention_mask"], target_ids, target_mask,
+                                             encoder_outputs=states, source_rows=row_doc)
             for r, (_, p) in enumerate(rows):
                 results[p] = lp[r, : len(targets[r])].tolist()
 
