@@ -5,8 +5,8 @@ log-probs given the summary), :func:`~consum.quals.filtering.filter_qa` keeps th
 occurs in the summary, and the same token sequences are teacher-forced with the document as encoder
 input. QUALS = mean over kept pairs of (mean doc log-prob − mean summary-side log-prob).
 
-Speed: each document is encoded ONCE per scoring batch and its cross-attention keys and values are
-projected once, then copied to every QA pair of every summary of that document (``source_rows`` of
+Speed: each document is encoded ONCE and its cross-attention keys and values are projected once per
+scoring batch, then copied to every QA pair of every summary of that document (``source_rows`` of
 ``teacher_forced_logprobs``); QA generation is batched over many summaries and cached
 by content hash; batches are length-sorted with token budgets; CUDA OOM halves the batch and retries.
 """
@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
+from transformers.modeling_outputs import BaseModelOutput
 
 from consum.generation._decoding import encode
 from consum.generation.diverse_beam import DiverseBeamConfig, diverse_beam_search
@@ -227,7 +228,8 @@ class QualsScorer:
     def doc_logprobs(self, documents: Sequence[str], pairs: Sequence[tuple[int, list[int]]]) -> tuple[list[list[float]], list[bool]]:
         """Teacher-forced log p(QA tokens | document) for (document index, tokens) pairs.
 
-        Each document is encoded once per batch; its encoder states are copied to its QA rows.
+        Each document is encoded once (also when its QA rows fill several consecutive batches) and its
+        cross-attention keys and values are projected once per batch, then copied to its QA rows.
         Returns per-pair token log-probs and, per document, whether it was truncated.
         """
         max_len = self.max_source_tokens(self.config.max_document_len)
@@ -235,11 +237,11 @@ class QualsScorer:
         truncated = [len(ids) > max_len for ids in full]
         encoded = [ids if len(ids) <= max_len else [*ids[: max_len - 1], ids[-1]] for ids in full]
         results: list[list[float] | None] = [None] * len(pairs)
+        last_states: dict[int, torch.Tensor] = {}  # encoder states (tokens, d_model) of the last batch's documents
 
         def run_batch(batch_units: list) -> None:
             docs = list(dict.fromkeys(d for d, _, _ in batch_units))
             position = {d: i for i, d in enumerate(docs)}
-            src = self.tokenizer.pad({"input_ids": [encoded[d] for d in docs]}, return_tensors="pt").to(self.device)
             rows = [(position[d], p) for d, ps, _ in batch_units for p in ps]
             row_doc = torch.tensor([r[0] for r in rows], device=self.device)
             targets = [pairs[p][1] for _, p in rows]
@@ -250,10 +252,21 @@ class QualsScorer:
                 target_ids[r, : len(t)] = torch.tensor(t)
                 target_mask[r, : len(t)] = 1
             with self._autocast(), torch.inference_mode():
-                states = encode(self.model, src["input_ids"], src["attention_mask"])
+                fresh = [d for d in docs if d not in last_states]
+                states = dict((d, last_states[d]) for d in docs if d in last_states)
+                if fresh:
+                    src = self.tokenizer.pad({"input_ids": [encoded[d] for d in fresh]}, return_tensors="pt").to(self.device)
+                    out = encode(self.model, src["input_ids"], src["attention_mask"]).last_hidden_state
+                    states.update((d, out[i][src["attention_mask"][i].bool()]) for i, d in enumerate(fresh))
+                last_states.clear()
+                last_states.update(states)
+                lengths = torch.tensor([len(encoded[d]) for d in docs], device=self.device)
+                doc_states = torch.nn.utils.rnn.pad_sequence([states[d] for d in docs], batch_first=True)
+                doc_mask = (torch.arange(doc_states.shape[1], device=self.device) < lengths[:, None]).long()
                 # the document's cross-attention keys and values are projected once, copied to its QA rows
-                lp = teacher_forced_logprobs(self.model, None, src["attention_mask"], target_ids, target_mask,
-                                             encoder_outputs=states, source_rows=row_doc)
+                lp = teacher_forced_logprobs(self.model, None, doc_mask, target_ids, target_mask,
+                                             encoder_outputs=BaseModelOutput(last_hidden_state=doc_states),
+                                             source_rows=row_doc)
             for r, (_, p) in enumerate(rows):
                 results[p] = lp[r, : len(targets[r])].tolist()
 
