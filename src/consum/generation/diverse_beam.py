@@ -60,7 +60,9 @@ __all__ = ["DiverseBeamConfig", "Hypothesis", "diverse_beam_search"]
 
 # First try of the shortlist per group, in candidates (width): when a live group's penalised top-`width`
 # may lie outside it (checked), that source's step is redone with the provably sufficient shortlist.
-SHORTLIST_PER_CANDIDATE = 16
+# 12 (24 for one beam per group): a redo in a few % of (source, step) with the QAGens of bench_quals;
+# a longer list costs more in the per-row top-k than it saves in redos.
+SHORTLIST_PER_CANDIDATE = 12
 
 
 @dataclass(frozen=True)
