@@ -2,7 +2,8 @@
 
     HF_HUB_OFFLINE=1 python scripts/bench_decoder.py [--summaries 32 --summary-len 25 --vocab-size 50265 ...]
 
-Prints summaries/s with finished groups dropped from the batch (the default) and kept (the baseline),
+Prints summaries/s with the defaults (finished groups dropped from the batch, beams with equal prefixes
+sharing a decoder row), without sharing, and with neither (the baseline: one row per beam throughout),
 plus the hypothesis lengths, since dropping only pays when lengths vary. CPU seconds are printed too:
 on a shared machine they move less than wall time. transformers 5.x has no built-in
 diverse beam search to compare with. A random model's lengths depend on ``--eos-bias`` (added to the eos
@@ -83,26 +84,32 @@ def main() -> None:
         f"layers, batch {args.batch_size}, {torch.get_num_threads()} threads"
     )
 
-    def run(drop_finished: bool):
+    def run(drop_finished: bool, share_prefixes: bool):
         results = []
         for start in range(0, args.summaries, args.batch_size):
             batch = slice(start, start + args.batch_size)
             results += diverse_beam_search(
-                model, input_ids[batch], attention_mask[batch], config, drop_finished=drop_finished
+                model,
+                input_ids[batch],
+                attention_mask[batch],
+                config,
+                drop_finished=drop_finished,
+                share_prefixes=share_prefixes,
             )
         return results
 
-    run(True)  # warm-up
-    for drop_finished in (True, False):
+    run(True, True)  # warm-up
+    for drop_finished, share_prefixes in ((True, True), (True, False), (False, False)):
         timings = []
         for _ in range(args.repeats):
             wall, cpu = time.perf_counter(), time.process_time()
-            results = run(drop_finished)
+            results = run(drop_finished, share_prefixes)
             timings.append((time.perf_counter() - wall, time.process_time() - cpu))
         wall, cpu = min(timings)
         lengths = [len(h.tokens) for hypotheses in results for h in hypotheses]
         print(
-            f"drop_finished={drop_finished!s:5}  {args.summaries / wall:7.2f} summaries/s  "
+            f"drop_finished={drop_finished!s:5} share_prefixes={share_prefixes!s:5}  "
+            f"{args.summaries / wall:7.2f} summaries/s  "
             f"({wall:.2f} s wall, {cpu:.2f} s CPU)  T mean {statistics.mean(lengths):.1f} "
             f"min {min(lengths)} max {max(lengths)}"
         )
