@@ -12,8 +12,9 @@ the method, every stage through its own CLI (the commands are printed, so any st
                            -rank (margin_rank)  -dpo (dpo), both on the QUALS contrast
     evaluate/P-s<s>       all five systems on the same test documents
 
-Seeds are independent: ``--seeds 2`` and ``--seeds 3`` may run at the same time in other shells (with
-``OMP_NUM_THREADS=1`` each on a small machine), and a final ``--seeds 1 2 3`` only aggregates. Every
+Seeds are independent: ``--seeds 1``, ``--seeds 2`` and ``--seeds 3`` may run at the same time in three
+shells (``OMP_NUM_THREADS=1`` each on a small machine; never the same seed twice at once: a stage's run
+dir has one writer), then ``--seeds 1 2 3 --aggregate-only`` aggregates. Every
 stage skips a complete run dir and resumes an unfinished one, so rerunning the script after a crash
 or a kill only does what is missing. At the end the per-seed results are aggregated (mean and standard
 deviation over seeds) into ``<out>/study.json``, ``<out>/study.md`` and ``<out>/study.png``.
@@ -159,16 +160,21 @@ def main(argv=None) -> int:
     p.add_argument("--prefix", default="study")
     p.add_argument("--runs-dir", default="runs")
     p.add_argument("--out", default="runs/study", help="aggregated results, logs")
+    p.add_argument("--aggregate-only", action="store_true", help="only aggregate the seeds' evaluate runs (all complete)")
     p.add_argument("--evaluate-overrides", nargs="*", default=[], help="extra Hydra overrides of evaluate, e.g. max_docs=500")
     args = p.parse_args(argv)
     runs = Path(args.runs_dir).resolve()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    stage("prepare_data", args.prefix, experiment=args.experiment, runs=runs, log_dir=out / "logs")
     results = {}
-    for seed in args.seeds:
-        results[seed] = json.loads((run_seed(seed, args, runs) / "results.json").read_text())
+    if args.aggregate_only:
+        for seed in args.seeds:
+            results[seed] = json.loads((runs / "evaluate" / f"{args.prefix}-s{seed}" / "results.json").read_text())
+    else:
+        stage("prepare_data", args.prefix, experiment=args.experiment, runs=runs, log_dir=out / "logs")
+        for seed in args.seeds:
+            results[seed] = json.loads((run_seed(seed, args, runs) / "results.json").read_text())
     study = aggregate(results)
     study["experiment"], study["prefix"] = args.experiment, args.prefix
     study["wall_seconds_this_invocation"] = round(time.perf_counter() - started)
