@@ -106,7 +106,7 @@ def aggregate(results_by_seed: dict[int, dict]) -> dict:
     if aucs:
         out["quals_auc_vs_oracle"] = {"mean": statistics.fmean(aucs), "sd": statistics.stdev(aucs) if len(aucs) > 1 else 0.0, "per_seed": aucs}
     base = out["systems"]["mle"].get("hallucinated", {}).get("mean")
-    for name, row in out["systems"].items():
+    for row in out["systems"].values():
         if base and "hallucinated" in row:
             row["hallucinated_relative_change"] = (row["hallucinated"]["mean"] - base) / base
     return out
