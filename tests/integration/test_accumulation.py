@@ -8,6 +8,7 @@ from consum.models import build_tiny_bart, load_tokenizer
 from consum.training.batching import rank_schedule
 from consum.training.common import encode_summaries, make_loader
 from consum.training.mle import mle_micro_step, pair_data
+from tests.compare import FLOAT_REL
 
 pytestmark = pytest.mark.integration
 
@@ -41,7 +42,8 @@ def test_batch4_accum1_equals_batch2_accum2(tiny_tokenizer_dir):
     loss_a, grads_a, n_micro_a = update_gradients(tokenizer, max_examples=4, update_freq=1)
     loss_b, grads_b, n_micro_b = update_gradients(tokenizer, max_examples=2, update_freq=2)
     assert (n_micro_a, n_micro_b) == (1, 2)
-    assert loss_a == pytest.approx(loss_b, rel=1e-6)
+    # batch shape changes the float summation order (tests/compare.py): equal up to fp32 noise
+    assert loss_a == pytest.approx(loss_b, rel=FLOAT_REL)
     assert grads_a.keys() == grads_b.keys()
     for name in grads_a:
         assert torch.allclose(grads_a[name], grads_b[name], atol=1e-6, rtol=1e-4), name

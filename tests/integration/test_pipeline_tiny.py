@@ -18,6 +18,7 @@ from consum.generation import candidates
 from consum.io import check_keys, open_input
 from consum.quals import runner as score_quals
 from consum.training import conseq, mle, qagen
+from tests.compare import assert_same_rows
 from tests.conftest import CONF_DIR
 
 pytestmark = pytest.mark.integration
@@ -115,12 +116,8 @@ def test_score_quals_resume_and_two_processes(pipeline):
 
 
 def assert_same_scores(a, b):
-    """Same keys, counts and QA pairs; QUALS equal up to float noise (BLAS results depend on memory alignment)."""
-    assert [(r["doc_id"], r["cand_id"], r["n_qa"], r["n_generated"]) for r in a] == [(r["doc_id"], r["cand_id"], r["n_qa"], r["n_generated"]) for r in b]
-    for x, y in zip(a, b):
-        assert (x["quals"] is None) == (y["quals"] is None)
-        if x["quals"] is not None:
-            assert x["quals"] == pytest.approx(y["quals"], abs=1e-6)
+    """Same keys, counts and QA pairs; QUALS equal up to float noise (thread count, batch shape: tests/compare.py)."""
+    assert_same_rows(a, b, floats=("quals",))
 
 
 def inputs(root):
