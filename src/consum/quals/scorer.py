@@ -294,7 +294,8 @@ class QualsScorer:
         generated = self.generate([s for _, s in flat])
         kept = [filter_qa(g.candidates, s, self.config.filter, self.config.max_qas) if s.strip() else [] for (_, s), g in zip(flat, generated)]
         pairs = [(i, c.tokens) for (i, _), cands in zip(flat, kept) for c in cands]
-        doc_lps, truncated = self.doc_logprobs(documents, pairs) if pairs else ([], [False] * len(documents))
+        # also without QA pairs: whether a document is cut is reported for every row
+        doc_lps, truncated = self.doc_logprobs(documents, pairs)
         self.n_documents_truncated += sum(truncated)
         results: list[list[QualsResult]] = [[] for _ in documents]
         cursor = 0
@@ -306,7 +307,7 @@ class QualsScorer:
                 cursor += 1
                 scored.append(QAPairScore(c.question, c.answer, c.tokens, doc_lp, side, pair_score(doc_lp, side)))
             quals = summary_quals([p.score for p in scored])
-            results[i].append(QualsResult(quals, len(scored), g.n_generated, scored if keep_pairs else [], truncated[i] if truncated else False))
+            results[i].append(QualsResult(quals, len(scored), g.n_generated, scored if keep_pairs else [], truncated[i]))
         return results
 
     def score(self, documents: Sequence[str], summaries: Sequence[str], *, keep_pairs: bool = True) -> list[QualsResult]:
