@@ -7,6 +7,11 @@ PY := $(VENV)/bin/python
 # torch goes in FIRST: installing accelerate/transformers before it makes pip pull the newest
 # torch with GBs of CUDA wheels. On a GPU cluster set e.g. TORCH_SPEC="torch==2.13.0 --index-url ...".
 TORCH_SPEC ?= torch==2.13.0
+# Every other package comes from the lock (a pip constraints file; `make lock` refreshes it, `make
+# test-latest` tries the newest releases). LOCK= (empty) installs from pyproject's ranges instead.
+LOCK ?= requirements.lock
+LOCK_ARG := $(if $(LOCK),-c $(LOCK),)
+PIP_SPEC ?= pip==26.3
 # One run id for every stage of a pipeline (and every rank of a multi-process launch); stages find
 # their inputs as runs/<upstream stage>/<RUN_ID> by default. Set it to resume or chain runs.
 ifndef RUN_ID
@@ -19,21 +24,37 @@ PYTEST_ARGS ?=
 EXP_ARG := $(if $(EXP),experiment=$(EXP),)
 # Any other `key=value` on the make command line is a Hydra override:
 #   make prepare-data data=jsonl data.path=my.jsonl
-OWN_VARS := RUN_ID EXP ARGS TORCH_SPEC VENV PYTHON_BOOT PYTEST_ARGS NPROC
+OWN_VARS := RUN_ID EXP ARGS TORCH_SPEC VENV PYTHON_BOOT PYTEST_ARGS NPROC LOCK PIP_SPEC
 HYDRA_OVERRIDES := $(foreach v,$(-*-command-variables-*-),$(if $(filter $(OWN_VARS),$(firstword $(subst =, ,$(v)))),,$(v)))
 STAGE = $(PY) -m consum.cli.$(1) run_id=$(RUN_ID) $(EXP_ARG) $(HYDRA_OVERRIDES) $(ARGS)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup test test-unit lint prepare-data train-qagen train-mle generate score-quals select-contrast build-contrast train-conseq evaluate pipeline study bench-train bench-quals bench-metric clean
+.PHONY: help setup lock test-latest test test-unit lint prepare-data train-qagen train-mle generate score-quals select-contrast build-contrast train-conseq evaluate pipeline study bench-train bench-quals bench-metric clean
 
 help: ## List every target with one line each
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
 
-setup: ## Create .venv, install torch first (TORCH_SPEC), then consum with the dev extra
+setup: ## Create .venv with exactly the locked versions (LOCK; torch first, from TORCH_SPEC), then check it
 	$(PYTHON_BOOT) -m venv $(VENV)
-	$(PY) -m pip install --upgrade pip
-	$(PY) -m pip install $(TORCH_SPEC)
-	$(PY) -m pip install -e ".[dev]"
+	$(PY) -m pip install --quiet $(PIP_SPEC)
+	$(PY) -m pip install $(LOCK_ARG) $(TORCH_SPEC)
+	$(PY) -m pip install $(LOCK_ARG) -e ".[dev]"
+	$(if $(LOCK),$(PY) scripts/check_lock.py $(LOCK))
+
+lock: ## Refresh LOCK: a fresh venv with the newest releases pyproject allows, frozen (then run make test)
+	rm -rf .venv-lock
+	$(MAKE) setup VENV=.venv-lock LOCK=
+	{ echo "# consum's locked environment: what 'make test' last passed with. 'make lock' rewrites it."; \
+	  echo "# Made $$(date -u +%Y-%m-%d) with Python $$(.venv-lock/bin/python -c 'import platform; print(platform.python_version())'), TORCH_SPEC=$(TORCH_SPEC)."; \
+	  .venv-lock/bin/python -m pip freeze --exclude-editable | sed -E 's/^(torch==[^+]+)\+.*/\1/'; } > $(or $(LOCK),requirements.lock)
+	rm -rf .venv-lock
+	@echo "wrote $(or $(LOCK),requirements.lock): rm -rf .venv && make setup && make test, then commit it"
+
+test-latest: ## Drift check: the suite in .venv-latest with the newest releases pyproject allows (not the lock)
+	rm -rf .venv-latest
+	$(MAKE) setup VENV=.venv-latest LOCK=
+	-diff <(grep -v '^#' requirements.lock) <(.venv-latest/bin/python -m pip freeze --exclude-editable | sed -E 's/^(torch==[^+]+)\+.*/\1/')
+	$(MAKE) test VENV=.venv-latest PYTEST_ARGS="$(PYTEST_ARGS)"
 
 test: ## Run the whole test suite (unit + integration), offline
 	HF_HUB_OFFLINE=1 $(PY) -m pytest -q $(PYTEST_ARGS)
