@@ -47,7 +47,9 @@ def word_boundaries(word_starts: Sequence[bool]) -> list[int]:
     return [i for i, start in enumerate(word_starts) if start or i == 0]
 
 
-def sample_spans(n_words: int, rng: np.random.Generator, config: NoisingConfig, vocab_size: int) -> list[Span]:
+def sample_spans(
+    n_words: int, rng: np.random.Generator, config: NoisingConfig, vocab_size: int
+) -> list[Span]:
     """Spans covering round(mask_ratio * n_words) words, lengths ~ Poisson(lambda), at random starts.
 
     Lengths are drawn until they cover the budget (the last is cut to fit); starts are distinct words
@@ -71,7 +73,9 @@ def sample_spans(n_words: int, rng: np.random.Generator, config: NoisingConfig, 
     ]
 
 
-def apply_spans(ids: Sequence[int], word_starts: Sequence[bool], spans: Sequence[Span], mask_id: int) -> list[int]:
+def apply_spans(
+    ids: Sequence[int], word_starts: Sequence[bool], spans: Sequence[Span], mask_id: int
+) -> list[int]:
     """Remove the spans' words; each maximal run of removed words becomes one token (mask or random).
 
     A zero-length span inserts its token before word ``start`` (a mask next to a removed run merges

@@ -90,7 +90,8 @@ def test_permutation_alone_shuffles_whole_sentences_and_nothing_else():
 
 def test_no_noise_is_the_identity():
     config = NoisingConfig(mask_ratio=0.0, permute_sentences=0.0)
-    out = noise_sentences(SENTENCES, SENTENCE_STARTS, np.random.default_rng(0), config, mask_id=M, vocab_size=40)
+    rng = np.random.default_rng(0)
+    out = noise_sentences(SENTENCES, SENTENCE_STARTS, rng, config, mask_id=M, vocab_size=40)
     assert out == [t for s in SENTENCES for t in s]
 
 
