@@ -149,3 +149,53 @@ def test_random_strings_never_break_the_oracle():
         text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 80)))
         result = check_summary(SPORTS_FACTS, text)
         assert {m.status for m in result.mentions} <= {"supported", "extrinsic", "intrinsic"}
+
+
+def kinds(text, facts=SPORTS_FACTS):
+    return [(m.surface, m.kind) for m in check_summary(facts, text).mentions if m.status != "supported"]
+
+
+def test_each_kind_of_error_on_hand_built_summaries():
+    # an age and a nationality the document does not state (it states the age 34)
+    assert kinds("The 29-year-old Brazilian striker Maria Lee scored.") == [
+        ("29-year-old", "invented_attribute"), ("Brazilian", "invented_attribute"),
+    ]
+    # names that share a word with a document name of their type: copies gone wrong
+    assert kinds("Maria Novak scored for Kelso United.") == [
+        ("Maria Novak", "mangled_copy"), ("Kelso United", "mangled_copy"),
+    ]
+    # values of the right type that share nothing with the document's
+    assert kinds("Penrith Town lost 5-0 in Oslo on Monday; Greta Ogunleye scored.") == [
+        ("Penrith Town", "invented_value"), ("5-0", "invented_value"), ("Oslo", "invented_value"),
+        ("Monday", "invented_value"), ("Greta Ogunleye", "invented_value"),
+    ]
+    # document values in the wrong role
+    assert kinds("Ashford United beat Kelso Rovers. Striker Tomas Smithson scored.") == [
+        ("Ashford United", "role_swap"), ("Kelso Rovers", "role_swap"), ("Tomas Smithson", "role_swap"),
+    ]
+    assert kinds("Maria Lee scored as Kelso Rovers beat Ashford United 3-1 in Leeds.") == []
+
+
+def test_kind_counts_cover_every_kind_and_only_unsupported_mentions():
+    text = "The 29-year-old Maria Novak scored as Ashford United beat Kelso Rovers."
+    result = check_summary(SPORTS_FACTS, text)
+    assert result.kind_counts() == {
+        "invented_attribute": 1, "mangled_copy": 1, "invented_value": 0, "role_swap": 2,
+    }
+    assert sum(result.kind_counts().values()) == result.n_extrinsic + result.n_intrinsic
+
+
+def test_the_kinds_match_what_the_generator_injected(corpus):
+    expected = {"attribute": {"invented_attribute"}, "swap": {"role_swap"}}
+    seen = set()
+    for row in corpus["train"]:
+        injected = json.loads(row["injected"])
+        if injected is None:
+            continue
+        found = {m.kind for m in check_summary(row["doc_facts"], row["summary"]).mentions if m.kind}
+        if injected["kind"] in expected:
+            assert found == expected[injected["kind"]], (row["summary"], injected)
+        else:  # a main fact with a new value: a new name may share a word with the document's (mangled)
+            assert found and found <= {"invented_value", "mangled_copy"}, (row["summary"], injected)
+        seen.add(injected["kind"])
+    assert seen == {"attribute", "replacement", "swap"}

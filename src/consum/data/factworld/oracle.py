@@ -9,6 +9,17 @@ Each mention found by :func:`find_mentions` gets a status:
   the document appears as another kind of number (a count of injured given as an age);
 * ``supported`` otherwise, including when no cue claims a role.
 
+Each unsupported mention also gets the *kind* of error it is (``ERROR_KINDS``, docs/factworld.md):
+
+* ``invented_attribute``: an extrinsic age or nationality (the document does not state it): what
+  factworld's unfaithful references teach, and what ConSeq should remove;
+* ``mangled_copy``: an extrinsic name (person, organisation, place, award) that shares a word with a
+  document entity of its type but is not it ("Greta Nilsen" for the document's "Greta Ogunleye",
+  "Kelso Rovers" for "Kelso United"): a copy gone wrong;
+* ``invented_value``: any other extrinsic value (a name sharing no word with the document's, a sum,
+  a date or a count the document does not have);
+* ``role_swap``: an intrinsic mention (a document value in the wrong role).
+
 Limits, by design: only lexicon names and digit numbers are checked ("twice", "the club" are not);
 roles are read from local cues written for the reference templates, so a wrong role phrased in
 some other way ("Kelso, the winners, ...") passes as supported; facts without a role conflict (a
@@ -25,7 +36,9 @@ from decimal import Decimal
 from typing import NamedTuple
 
 from consum.data.factworld.entities import (
+    AGE,
     DATE,
+    NORP,
     NUMBER_TYPES,
     PERSON,
     SCORE,
@@ -37,6 +50,11 @@ from consum.data.factworld.entities import (
 from consum.data.factworld.events import EVENT_SPECS, EventSpec
 
 SUPPORTED, EXTRINSIC, INTRINSIC = "supported", "extrinsic", "intrinsic"
+INVENTED_ATTRIBUTE, MANGLED_COPY, INVENTED_VALUE, ROLE_SWAP = (
+    "invented_attribute", "mangled_copy", "invented_value", "role_swap"
+)
+ERROR_KINDS = (INVENTED_ATTRIBUTE, MANGLED_COPY, INVENTED_VALUE, ROLE_SWAP)
+ATTRIBUTE_TYPES = frozenset({AGE, NORP})
 _SENTENCE_END = re.compile(r"[.!?](?=\s|$)")
 
 
@@ -45,6 +63,7 @@ class OracleMention(NamedTuple):
     entity_type: str
     status: str  # supported | extrinsic | intrinsic
     span: tuple[int, int]
+    kind: str | None = None  # one of ERROR_KINDS for an unsupported mention, else None
 
 
 @dataclass(frozen=True)
@@ -67,6 +86,10 @@ class OracleResult:
     def n_intrinsic(self) -> int:
         return self._count(INTRINSIC)
 
+    def kind_counts(self) -> dict[str, int]:
+        """Unsupported mentions per kind of error (every kind present, zeros included)."""
+        return {kind: sum(m.kind == kind for m in self.mentions) for kind in ERROR_KINDS}
+
     @property
     def hallucinated(self) -> bool:
         return self.n_extrinsic + self.n_intrinsic > 0
@@ -87,10 +110,13 @@ class _DocumentIndex:
         self.by_name_part: dict[str, str] = {}  # lowercased first name or surname -> role
         self.by_month: dict[str, str] = {}  # month of a "Month D" date -> role
         self.by_number: dict[Decimal, str] = {}  # plain value of every number fact -> role
+        self.name_words: dict[str, set[str]] = {}  # entity type -> lowercased words of its names
         for fact in entities:
             entity_type, role = fact["type"], fact["role"]
             key = canonical_key(str(fact["value"]))
             self.by_key[entity_type, key] = role
+            if entity_type not in NUMBER_TYPES | {DATE}:
+                self.name_words.setdefault(entity_type, set()).update(key.split())
             if entity_type == PERSON:
                 for part in key.split():
                     self.by_name_part[part] = role
@@ -111,6 +137,18 @@ class _DocumentIndex:
             if value in self.by_number:
                 return self.by_number[value], True
         return role, False
+
+
+    def error_kind(self, mention: Mention, status: str) -> str | None:
+        if status == INTRINSIC:
+            return ROLE_SWAP
+        if status != EXTRINSIC:
+            return None
+        if mention.entity_type in ATTRIBUTE_TYPES:
+            return INVENTED_ATTRIBUTE
+        if set(mention.key.split()) & self.name_words.get(mention.entity_type, set()):
+            return MANGLED_COPY
+        return INVENTED_VALUE
 
 
 def _contexts(text: str, mentions: list[Mention]) -> list[tuple[str, str]]:
@@ -159,7 +197,8 @@ def check_summary(doc_facts: Mapping | str, text: str) -> OracleResult:
             status = INTRINSIC
         else:
             status = SUPPORTED
-        mentions.append(OracleMention(mention.surface, mention.entity_type, status, mention.span))
+        kind = index.error_kind(mention, status)
+        mentions.append(OracleMention(mention.surface, mention.entity_type, status, mention.span, kind))
         roles.append((doc_role, text_role))
     return OracleResult(mentions, roles)
 
