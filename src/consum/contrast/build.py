@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from consum.contrast.selection import REFERENCE_CAND_ID, SelectionConfig, select_contrast
+from consum.contrast.selection import SelectionConfig, select_contrast
 from consum.data.schema import DataError
+from consum.io.keys import REFERENCE_CAND_ID
 from consum.io.rundir import RunDir, open_input
 from consum.io.shards import chunk, write_shard
 
@@ -25,7 +26,8 @@ def quals_scores(cfg: dict, run: RunDir) -> tuple[list[dict], list[dict]]:
     refs = [{"doc_id": r["doc_id"], "score": r["quals"]} for r in rows if r["cand_id"] == REFERENCE_CAND_ID]
     cands = [{"doc_id": r["doc_id"], "cand_id": r["cand_id"], "score": r["quals"]} for r in rows if r["cand_id"] != REFERENCE_CAND_ID]
     if not refs:
-        raise DataError(f"score run {scores_run.path} holds no reference scores (cand_id 'ref'): run score_quals with score_references=true")
+        raise DataError(f"score run {scores_run.path} holds no reference scores "
+                        f"(cand_id {REFERENCE_CAND_ID!r}): run score_quals with score_references=true")
     return refs, cands
 
 

@@ -4,7 +4,15 @@ Every stage writes ``runs/<stage>/<run_id>/`` and reads its inputs' run dirs by 
 :mod:`consum.io.rundir` for the layout and :mod:`consum.io.shards` for the shard loop.
 """
 
-from consum.io.keys import DuplicateKeyError, KeyMismatchError, check_keys, find_duplicates
+from consum.io.keys import (
+    REFERENCE_CAND_ID,
+    DuplicateKeyError,
+    KeyMismatchError,
+    check_keys,
+    document_seed,
+    find_duplicates,
+    stable_hash,
+)
 from consum.io.rundir import (
     COMPLETE_MARKER,
     IncompleteRunError,
@@ -20,12 +28,15 @@ __all__ = [
     "IncompleteRunError",
     "InputRun",
     "KeyMismatchError",
+    "REFERENCE_CAND_ID",
     "RunDir",
     "check_keys",
+    "document_seed",
     "find_duplicates",
     "open_input",
     "read_rows",
     "read_table",
     "shard_path",
+    "stable_hash",
     "write_shard",
 ]

@@ -14,12 +14,10 @@ from collections import defaultdict
 from tqdm.auto import tqdm
 
 from consum.data.schema import DataError
-from consum.io.keys import check_keys, check_unique
+from consum.io.keys import REFERENCE_CAND_ID, check_keys, check_unique
 from consum.io.rundir import RunDir, open_input
 from consum.io.shards import chunk, pending_shards, read_table, run_shards, write_shard
 from consum.quals.scorer import QualsScorer
-
-REFERENCE_CAND_ID = "ref"
 
 
 def collect_items(cfg: dict, run: RunDir) -> list[dict]:

@@ -2,7 +2,7 @@
 
 import pytest
 
-from consum.generation.candidates import document_seed, stable_hash
+from consum.io.keys import REFERENCE_CAND_ID, document_seed, stable_hash
 
 
 @pytest.mark.parametrize(
@@ -31,3 +31,23 @@ def test_stable_hash_values_are_pinned(text, expected):
 )
 def test_document_seed_values_are_pinned(seed, doc_id, expected):
     assert document_seed(seed, doc_id) == expected
+
+
+
+def test_reference_cand_id_is_spelled_once():
+    import ast
+    from pathlib import Path
+
+    import consum
+
+    assert REFERENCE_CAND_ID == "ref"  # stored in score and contrast run dirs: changing it breaks old runs
+    root = Path(consum.__file__).parent
+    spelled = [
+        f"{path.relative_to(root).as_posix()}:{node.lineno}"
+        for path in sorted(root.rglob("*.py"))
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Constant) and node.value == REFERENCE_CAND_ID
+    ]
+    assert len(spelled) == 1 and spelled[0].startswith("io/keys.py:"), (
+        f"{REFERENCE_CAND_ID!r} is spelled at {spelled}: import REFERENCE_CAND_ID from consum.io.keys"
+    )
