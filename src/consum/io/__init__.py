@@ -1,7 +1,8 @@
 """Run directories, manifests, atomic writes and resumable Parquet shards.
 
 Every stage writes ``runs/<stage>/<run_id>/`` and reads its inputs' run dirs by path. See
-:mod:`consum.io.rundir` for the layout and :mod:`consum.io.shards` for the shard loop.
+:mod:`consum.io.rundir` for the layout, :mod:`consum.io.stage` for how a stage opens its run dir
+and :mod:`consum.io.shards` for the shard loop.
 """
 
 from consum.io.keys import (
@@ -21,6 +22,7 @@ from consum.io.rundir import (
     open_input,
 )
 from consum.io.shards import read_rows, read_table, shard_path, write_shard
+from consum.io.stage import open_stage
 
 __all__ = [
     "COMPLETE_MARKER",
@@ -34,6 +36,7 @@ __all__ = [
     "document_seed",
     "find_duplicates",
     "open_input",
+    "open_stage",
     "read_rows",
     "read_table",
     "shard_path",
