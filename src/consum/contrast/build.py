@@ -17,6 +17,7 @@ from consum.data.schema import DataError
 from consum.io.keys import REFERENCE_CAND_ID
 from consum.io.rundir import RunDir, open_input
 from consum.io.shards import chunk, write_shard
+from consum.io.stage import open_stage
 
 
 def quals_scores(cfg: dict, run: RunDir) -> tuple[list[dict], list[dict]]:
@@ -63,9 +64,8 @@ def plot_histogram(refs: list[dict], cands: list[dict], stats: dict, path: Path,
 
 
 def run(cfg: dict, *, echo=print) -> RunDir:
-    run = RunDir.create(cfg)
+    run = open_stage(cfg, echo=echo)
     if run.is_complete:
-        echo(f"build_contrast: {run.path} is already complete; nothing to do")
         return run
     data_run = open_input(cfg["inputs"]["data"], expected_stage="prepare_data")
     cand_run = open_input(cfg["inputs"]["candidates"], expected_stage="generate")
