@@ -8,7 +8,8 @@ from consum.data.schema import DataError
 
 def test_load_qa_json_reads_squad(tmp_path):
     squad = {"data": [{"paragraphs": [{"context": "Ana scored twice.", "qas": [
-        {"id": "q1", "question": "Who scored?", "answers": [{"text": "Ana"}, {"text": "Ana"}, {"text": "Ana Silva"}]},
+        {"id": "q1", "question": "Who scored?",
+         "answers": [{"text": "Ana"}, {"text": "Ana"}, {"text": "Ana Silva"}]},
     ]}]}]}
     path = tmp_path / "squad.json"
     path.write_text(json.dumps(squad), encoding="utf-8")
