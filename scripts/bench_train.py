@@ -135,7 +135,7 @@ def _quiet_progress():
 
 
 def bench_consum(args, tokenizer, pairs) -> tuple[dict, dict]:
-    from consum.io.rundir import RunDir
+    from consum.io.stage import open_stage
     from consum.training.common import make_accelerator
     from consum.training.loop import train_loop
     from consum.training.mle import mle_micro_step, pair_data
@@ -153,7 +153,7 @@ def bench_consum(args, tokenizer, pairs) -> tuple[dict, dict]:
         cfg = {"stage": "bench_train", "run_id": "bench", "run_dir": f"{tmp}/bench", "seed": 1,
                "train": train_cfg, "optim": optim_cfg}
         accelerator = make_accelerator(train_cfg)
-        run = RunDir.create(cfg, world_size=accelerator.num_processes, is_main=accelerator.is_main_process)
+        run = open_stage(cfg, accelerator)
         data = pair_data(pairs, train_cfg, tokenizer.pad_token_id)
         step = mle_micro_step(SMOOTHING, tokenizer.pad_token_id, model.config.decoder_start_token_id, accelerator.num_processes)
 

@@ -6,7 +6,8 @@
 """
 
 from consum.contrast.collator import ContrastCollator, group_batches
-from consum.contrast.selection import REFERENCE_CAND_ID, Selection, SelectionConfig, select_contrast
+from consum.contrast.selection import Selection, SelectionConfig, select_contrast
+from consum.io.keys import REFERENCE_CAND_ID
 
 __all__ = [
     "REFERENCE_CAND_ID",

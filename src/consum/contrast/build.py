@@ -12,10 +12,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from consum.contrast.selection import REFERENCE_CAND_ID, SelectionConfig, select_contrast
+from consum.contrast.selection import SelectionConfig, select_contrast
 from consum.data.schema import DataError
+from consum.io.keys import REFERENCE_CAND_ID
 from consum.io.rundir import RunDir, open_input
 from consum.io.shards import chunk, write_shard
+from consum.io.stage import open_stage
 
 
 def quals_scores(cfg: dict, run: RunDir) -> tuple[list[dict], list[dict]]:
@@ -25,7 +27,8 @@ def quals_scores(cfg: dict, run: RunDir) -> tuple[list[dict], list[dict]]:
     refs = [{"doc_id": r["doc_id"], "score": r["quals"]} for r in rows if r["cand_id"] == REFERENCE_CAND_ID]
     cands = [{"doc_id": r["doc_id"], "cand_id": r["cand_id"], "score": r["quals"]} for r in rows if r["cand_id"] != REFERENCE_CAND_ID]
     if not refs:
-        raise DataError(f"score run {scores_run.path} holds no reference scores (cand_id 'ref'): run score_quals with score_references=true")
+        raise DataError(f"score run {scores_run.path} holds no reference scores "
+                        f"(cand_id {REFERENCE_CAND_ID!r}): run score_quals with score_references=true")
     return refs, cands
 
 
@@ -61,9 +64,8 @@ def plot_histogram(refs: list[dict], cands: list[dict], stats: dict, path: Path,
 
 
 def run(cfg: dict, *, echo=print) -> RunDir:
-    run = RunDir.create(cfg)
+    run = open_stage(cfg, echo=echo)
     if run.is_complete:
-        echo(f"build_contrast: {run.path} is already complete; nothing to do")
         return run
     data_run = open_input(cfg["inputs"]["data"], expected_stage="prepare_data")
     cand_run = open_input(cfg["inputs"]["candidates"], expected_stage="generate")

@@ -33,10 +33,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from consum.io.keys import KeyMismatchError, check_unique
-
-REFERENCE_CAND_ID = "ref"
-"""``cand_id`` of a reference summary in the selected rows; generated candidates may not use it."""
+from consum.io.keys import REFERENCE_CAND_ID, KeyMismatchError, check_unique
 
 MODES = ("intersection", "separate")
 

@@ -15,6 +15,7 @@ from consum.data.schema import ROW_FEATURES, SPLITS, DataError
 from consum.io.keys import find_duplicates
 from consum.io.rundir import RunDir
 from consum.io.shards import chunk, run_shards
+from consum.io.stage import open_stage
 
 TOKEN = re.compile(r"\w+|[^\w\s]")
 
@@ -102,9 +103,8 @@ def check_rows(rows: dict[str, list[dict]]) -> None:
 
 
 def run(cfg: Mapping, *, echo=print) -> RunDir:
-    run_dir = RunDir.create(dict(cfg))
+    run_dir = open_stage(cfg, echo=echo)
     if run_dir.is_complete:
-        echo(f"prepare_data: {run_dir.path} is already complete; nothing to do")
         return run_dir
     data_cfg = cfg["data"]
     rows, stats, extra = load_source(data_cfg, cfg["seed"])

@@ -25,7 +25,9 @@ def encode_qa_target(tokenizer, question: str, answer: str, sep_id: int) -> list
     return [*q_ids, sep_id, *a_ids, tokenizer.eos_token_id]
 
 
-def _load_json(path: str | Path) -> dict:
+def load_qa_json(path: str | Path) -> dict:
+    """Read a SQuAD or NewsQA json file; a missing file, bad UTF-8 or malformed JSON is a
+    :class:`DataError` naming the file (and the line, for JSON)."""
     path = Path(path).expanduser()
     if not path.is_file():
         raise DataError(f"QA file {path} does not exist")

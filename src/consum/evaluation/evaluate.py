@@ -15,6 +15,7 @@ from consum.evaluation.bootstrap import bootstrap_ci, paired_bootstrap_diff
 from consum.evaluation.metric_stats import roc_auc
 from consum.io.rundir import RunDir, open_input
 from consum.io.shards import write_shard
+from consum.io.stage import open_stage
 
 HEADLINE = ("rougeL", "rouge1", "rouge2", "quals", "hallucinated", "extrinsic", "intrinsic", "prec_s", "prec_t", "recall_t")
 
@@ -71,9 +72,8 @@ def run(cfg: dict, *, echo=print) -> RunDir:
     from consum.generation.beam import beam_generate
     from consum.models.loading import load_model, load_tokenizer
 
-    run = RunDir.create(cfg)
+    run = open_stage(cfg, echo=echo)
     if run.is_complete:
-        echo(f"evaluate: {run.path} is already complete; nothing to do")
         return run
     data_run = open_input(cfg["inputs"]["data"], expected_stage="prepare_data")
     run.add_input("data", data_run)

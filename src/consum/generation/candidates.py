@@ -12,27 +12,18 @@ output keys are exactly (doc_id, cand_id) for every document and candidate.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 
 import torch
 from tqdm.auto import tqdm
 
 from consum.data.schema import DataError
-from consum.io.keys import check_keys
+from consum.io.keys import check_keys, document_seed
 from consum.io.rundir import RunDir, open_input
 from consum.io.shards import chunk, pending_shards, read_table, run_shards
+from consum.io.stage import open_stage
 
 CANDIDATE_COLUMNS = ("doc_id", "cand_id", "text", "method", "gen_logprob_sum", "gen_logprob_mean", "n_tokens")
-
-
-def stable_hash(text: str) -> int:
-    """A 60-bit hash that is the same in every process and Python run (unlike ``hash``)."""
-    return int(hashlib.sha256(text.encode("utf-8")).hexdigest()[:15], 16)
-
-
-def document_seed(seed: int, doc_id: str) -> int:
-    return (seed * 1_000_003 + stable_hash(doc_id)) % (2**62)
 
 
 def cand_ids(method: str, k: int) -> list[str]:
@@ -101,9 +92,8 @@ def run(cfg: dict, *, echo=print) -> RunDir:
     from accelerate import Accelerator
 
     accelerator = Accelerator(cpu=bool(cfg.get("cpu", False)))
-    run = RunDir.create(cfg, world_size=accelerator.num_processes, is_main=accelerator.is_main_process)
+    run = open_stage(cfg, accelerator, echo=echo)
     if run.is_complete:
-        accelerator.print(f"generate: {run.path} is already complete; nothing to do")
         return run
     data_run = open_input(cfg["inputs"]["data"], expected_stage="prepare_data")
     model_run = open_input(cfg["inputs"]["model"], expected_stage=("train_mle", "train_conseq"))

@@ -1,9 +1,38 @@
-"""Key checks: stages join on keys (``doc_id``, ``cand_id``), never on row positions."""
+"""Keys shared by the stages, and their checks: stages join on keys (``doc_id``, ``cand_id``), never
+on row positions.
+
+Everything more than one package spells lives here: the reference summary's ``cand_id``, the stable
+hash of a key and the per-document seed derived from it.
+"""
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from collections.abc import Hashable, Iterable
+
+REFERENCE_CAND_ID = "ref"
+"""``cand_id`` of a document's reference summary (``score_quals`` rows, contrast rows); generated
+candidates may not use it."""
+
+
+def stable_hash(text: str) -> int:
+    """A 60-bit hash that is the same in every process and Python run (unlike ``hash``).
+
+    >>> stable_hash("d0")
+    48786306828217490
+    """
+    return int(hashlib.sha256(text.encode("utf-8")).hexdigest()[:15], 16)
+
+
+def document_seed(seed: int, doc_id: str) -> int:
+    """The sampling seed of one document: the run's ``seed`` mixed with :func:`stable_hash` of
+    ``doc_id``, so a document's candidates do not depend on the process, shard or batch it lands in.
+
+    >>> document_seed(1, "d0")
+    48786306829217493
+    """
+    return (seed * 1_000_003 + stable_hash(doc_id)) % (2**62)
 
 
 class DuplicateKeyError(ValueError):

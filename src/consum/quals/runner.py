@@ -14,12 +14,11 @@ from collections import defaultdict
 from tqdm.auto import tqdm
 
 from consum.data.schema import DataError
-from consum.io.keys import check_keys, check_unique
+from consum.io.keys import REFERENCE_CAND_ID, check_keys, check_unique
 from consum.io.rundir import RunDir, open_input
 from consum.io.shards import chunk, pending_shards, read_table, run_shards, write_shard
+from consum.io.stage import open_stage
 from consum.quals.scorer import QualsScorer
-
-REFERENCE_CAND_ID = "ref"
 
 
 def collect_items(cfg: dict, run: RunDir) -> list[dict]:
@@ -72,9 +71,8 @@ def run(cfg: dict, *, echo=print) -> RunDir:
     from accelerate import Accelerator
 
     accelerator = Accelerator(cpu=bool(cfg.get("cpu", False)))
-    run = RunDir.create(cfg, world_size=accelerator.num_processes, is_main=accelerator.is_main_process)
+    run = open_stage(cfg, accelerator, echo=echo)
     if run.is_complete:
-        accelerator.print(f"score_quals: {run.path} is already complete; nothing to do")
         return run
     items = collect_items(cfg, run)
     qagen_run = open_input(cfg["inputs"]["qagen"], expected_stage="train_qagen")

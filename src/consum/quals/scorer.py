@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 from transformers.modeling_outputs import BaseModelOutput
 
-from consum.generation._decoding import encode
+from consum.generation import encode
 from consum.generation.diverse_beam import DiverseBeamConfig, diverse_beam_search
 from consum.generation.scoring import teacher_forced_logprobs
 from consum.quals.aggregation import pair_score, summary_quals

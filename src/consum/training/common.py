@@ -190,13 +190,12 @@ def open_training_run(cfg: dict):
     """
     from accelerate.utils import set_seed
 
-    from consum.io.rundir import RunDir
+    from consum.io.stage import open_stage
     from consum.tracking import MetricsLogger
 
     accelerator = make_accelerator(cfg["train"])
-    run = RunDir.create(cfg, world_size=accelerator.num_processes, is_main=accelerator.is_main_process)
+    run = open_stage(cfg, accelerator)
     if run.is_complete:
-        accelerator.print(f"{cfg['stage']}: {run.path} is already complete; nothing to do")
         return accelerator, run, None
     set_seed(cfg["seed"], device_specific=True)
     logger = MetricsLogger(run.path, enabled=accelerator.is_main_process, wandb_cfg=cfg["logger"].get("wandb"),

@@ -20,7 +20,7 @@ import torch
 
 from consum.contrast.collator import ContrastCollator, group_batches
 from consum.data.schema import DataError
-from consum.generation.candidates import stable_hash
+from consum.io.keys import stable_hash
 from consum.io.rundir import RunDir, open_input
 from consum.losses import compute_loss
 from consum.losses.logprobs import sequence_logprob, target_mask, token_logprobs

@@ -33,15 +33,16 @@ def load_qa_examples(cfg: dict, run: RunDir) -> dict[str, list[dict]]:
         }
     if source == "squad":
         if source_cfg.get("train_path"):
-            out = {"train": qa_data.squad_examples_from_json(qa_data._load_json(source_cfg["train_path"]), source_cfg["train_path"])}
+            path = source_cfg["train_path"]
+            out = {"train": qa_data.squad_examples_from_json(qa_data.load_qa_json(path), path)}
             if source_cfg.get("validation_path"):
                 path = source_cfg["validation_path"]
-                out["validation"] = qa_data.squad_examples_from_json(qa_data._load_json(path), path)
+                out["validation"] = qa_data.squad_examples_from_json(qa_data.load_qa_json(path), path)
             return out
         return {split: qa_data.squad_examples_from_hub(source_cfg["hub_path"], hub) for split, hub in (("train", "train"), ("validation", "validation"))}
     if source == "newsqa":
         path = source_cfg["newsqa_path"]
-        data = qa_data._load_json(path)
+        data = qa_data.load_qa_json(path)
         return {split: qa_data.newsqa_examples(data, path, split) for split in ("train", "validation")}
     raise DataError(f"unknown qagen_data.source {source!r}; expected factworld, squad or newsqa")
 
