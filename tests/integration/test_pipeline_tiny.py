@@ -66,7 +66,14 @@ def test_every_stage_completes_and_chains(pipeline):
     results = json.loads((runs["evaluate"].path / "results.json").read_text())
     assert set(results["systems"]) == {"mle", "conseq"}
     assert "hallucinated" in results["systems"]["mle"] and "rougeL" in results["systems"]["mle"]
-    assert (runs["evaluate"].path / "report.html").read_text().count("<table>") == 1
+    kinds = results["systems"]["mle"]["oracle_breakdown"]
+    assert {"invented_attribute", "mangled_copy", "invented_value", "role_swap"} <= set(kinds)
+    assert "mangled_copy" in results["comparisons"]["conseq-vs-mle"]
+    report = (runs["evaluate"].path / "report.html").read_text()
+    assert report.count("<table>") == 2  # the headline table and the breakdown by kind
+    assert "exact-copy rate" in (runs["evaluate"].path / "results.md").read_text()
+    worst = runs["evaluate"].rows("summaries_mle")
+    assert all("oracle_flags" in r and "oracle_verdict" in r for r in worst)
 
 
 def test_train_qagen_starts_from_an_mle_run(pipeline):

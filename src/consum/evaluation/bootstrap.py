@@ -108,3 +108,28 @@ def paired_bootstrap_diff(
     n_as_extreme = int(np.sum(np.abs(resampled_diff - diff) >= abs(diff)))
     p_value = (n_as_extreme + 1) / (n_resamples + 1)
     return diff, low, high, p_value
+
+
+def bootstrap_ratio_ci(
+    numerators: Sequence[float],
+    denominators: Sequence[float],
+    n_resamples: int = 1000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> tuple[float, float, float]:
+    """``(point, low, high)`` for sum(numerators) / sum(denominators), documents resampled jointly.
+
+    For a rate pooled over documents with different counts (e.g. exact name copies / name mentions).
+    A resample whose denominators sum to 0 is left out of the interval.
+
+    >>> bootstrap_ratio_ci([1.0, 1.0], [2.0, 2.0])
+    (0.5, 0.5, 0.5)
+    """
+    _check_settings(n_resamples, confidence)
+    num, den = _as_float_array(numerators), _as_float_array(denominators)
+    if len(num) != len(den) or num.size == 0 or den.sum() <= 0:
+        raise ValueError("bootstrap_ratio_ci needs equally long, non-empty inputs with a positive denominator")
+    resampled_num, resampled_den = _resampled_statistics([num, den], n_resamples, seed, np.sum)
+    defined = resampled_den > 0
+    low, high = _interval(resampled_num[defined] / resampled_den[defined], confidence)
+    return float(num.sum() / den.sum()), low, high

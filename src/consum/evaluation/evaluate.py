@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 
+from consum.data.factworld.oracle import ERROR_KINDS
 from consum.data.schema import DataError
 from consum.evaluation.bootstrap import bootstrap_ci, paired_bootstrap_diff
 from consum.evaluation.metric_stats import roc_auc
@@ -46,102 +47,129 @@ def per_summary_metrics(rows: list[dict], summaries: list[str], extract, is_fact
             counts = entity_counts(summary, row["document"], row["summary"], extract)
             metrics.update(prec_s=counts.prec_s, prec_t=counts.prec_t, recall_t=counts.recall_t)
         if is_factworld:
-            from consum.data.factworld import check_summary
+            from consum.evaluation.oracle_metrics import oracle_metrics
 
-            verdict = check_summary(row["doc_facts"], summary)
-            metrics.update(hallucinated=float(verdict.hallucinated), extrinsic=float(verdict.n_extrinsic > 0),
-                           intrinsic=float(verdict.n_intrinsic > 0))
+            metrics.update(oracle_metrics(row["doc_facts"], summary))
         out.append(metrics)
     return out
 
 
 def summarize(per_doc: list[dict], n_resamples: int, seed: int) -> dict:
-    """Mean and bootstrap 95% CI of every numeric metric (None values are left out)."""
+    """Mean and bootstrap 95% CI of every headline metric (None values are left out); on factworld
+    also the oracle's breakdown by kind of error."""
     summary = {}
     for key in HEADLINE:
         values = [m.get(key) for m in per_doc if m.get(key) is not None]
         if values:
             point, low, high = bootstrap_ci(values, n_resamples=n_resamples, seed=seed)
             summary[key] = {"mean": point, "ci_low": low, "ci_high": high, "n": len(values)}
+    if per_doc and "hallucinated" in per_doc[0]:
+        from consum.evaluation.oracle_metrics import breakdown
+
+        summary["oracle_breakdown"] = breakdown(per_doc, n_resamples, seed)
     return summary
 
 
 def run(cfg: dict, *, echo=print) -> RunDir:
-    import torch
-
-    from consum.generation.beam import beam_generate
-    from consum.models.loading import load_model, load_tokenizer
-
     run = open_stage(cfg, echo=echo)
     if run.is_complete:
         return run
     data_run = open_input(cfg["inputs"]["data"], expected_stage="prepare_data")
     run.add_input("data", data_run)
-    split = cfg["split"]
-    if split not in data_run.manifest["outputs"]:
-        raise DataError(f"data run {data_run.path} has no split {split!r}")
-    rows = data_run.rows(split)[: cfg.get("max_docs") or None]
-    if not rows:
-        raise DataError(f"split {split!r} of {data_run.path} is empty: nothing to evaluate")
+    rows = split_rows(data_run, cfg["split"], cfg.get("max_docs"))
     systems = {}
     for name, path in cfg["systems"].items():
         system_run = open_input(path, expected_stage=("train_mle", "train_conseq"))
         systems[name] = system_run.model_path  # raises a clear error when the run holds no model
         run.add_input(f"system.{name}", system_run)
-    data_cfg = cfg["data"]
-    is_factworld = data_cfg.get("source") == "factworld"
-    extract = entity_extractor(data_cfg)
-    device = torch.device("cuda" if torch.cuda.is_available() and not cfg.get("cpu") else "cpu")
-
-    outputs: dict[str, list[str]] = {}
-    for name, model_path in systems.items():
-        model = load_model(model_path).to(device).eval()
-        tokenizer = load_tokenizer(model_path)
-        decoded = beam_generate(model, tokenizer, [r["document"] for r in rows], num_beams=cfg["num_beams"],
-                                max_len=cfg["max_len"], min_len=cfg["min_len"], max_source_len=cfg["max_source_len"],
-                                batch_size=cfg["batch_size"], lenpen=cfg["lenpen"])
-        outputs[name] = [d[0] for d in decoded]
-        del model
+    is_factworld = cfg["data"].get("source") == "factworld"
+    extract = entity_extractor(cfg["data"])
+    outputs = {name: decode(cfg, model_path, rows) for name, model_path in systems.items()}
     per_doc = {name: per_summary_metrics(rows, outputs[name], extract, is_factworld) for name in systems}
-
-    details = []
-    if cfg["inputs"].get("qagen"):
-        from consum.quals.scorer import QualsScorer
-
-        qagen_run = open_input(cfg["inputs"]["qagen"], expected_stage="train_qagen")
-        run.add_input("qagen", qagen_run)
-        scorer = QualsScorer.from_pretrained(qagen_run.model_path, device=str(device), cache_path=cfg.get("cache"), **cfg["quals"])
-        documents = [r["document"] for r in rows]
-        for name in systems:
-            for metrics, result in zip(per_doc[name], scorer.score(documents, outputs[name], keep_pairs=True)):
-                metrics.update(quals=result.quals, n_qa=result.n_qa)
-                for k, pair in enumerate(result.pairs):
-                    details.append({"system": name, "doc_id": metrics["doc_id"], "qa_index": k, "question": pair.question,
-                                    "answer": pair.answer, "tokens": [scorer.tokenizer.decode([t]) for t in pair.tokens],
-                                    "doc_logprobs": pair.doc_logprobs, "summary_logprobs": pair.summary_logprobs,
-                                    "pair_score": pair.score, "summary_quals": result.quals})
-
-    results = {"split": split, "n_docs": len(rows), "decoding": {k: cfg[k] for k in ("num_beams", "max_len", "min_len", "lenpen")},
-               "systems": {name: summarize(per_doc[name], cfg["bootstrap"]["n_resamples"], cfg["bootstrap"]["seed"]) for name in systems}}
+    details = quals_details(cfg, run, rows, outputs, per_doc) if cfg["inputs"].get("qagen") else []
+    results = {
+        "split": cfg["split"], "n_docs": len(rows),
+        "decoding": {k: cfg[k] for k in ("num_beams", "max_len", "min_len", "lenpen")},
+        "systems": {name: summarize(per_doc[name], cfg["bootstrap"]["n_resamples"], cfg["bootstrap"]["seed"])
+                    for name in systems},
+    }
     results["comparisons"] = compare_systems(per_doc, cfg)
     if is_factworld and details:
         results["quals_auc_vs_oracle"] = quals_auc(per_doc)
-    for name in systems:
-        write_shard(run.path, f"summaries_{name}", 0, per_doc[name])
+    table = write_outputs(run, results, rows, per_doc, details)
+    run.stats.update({"results": results})
+    run.finalize()
+    echo(f"evaluate -> {run.path} (results.json, results.md, report.html)\n{table}")
+    return run
+
+
+def split_rows(data_run, split: str, max_docs: int | None) -> list[dict]:
+    if split not in data_run.manifest["outputs"]:
+        raise DataError(f"data run {data_run.path} has no split {split!r}")
+    rows = data_run.rows(split)[: max_docs or None]
+    if not rows:
+        raise DataError(f"split {split!r} of {data_run.path} is empty: nothing to evaluate")
+    return rows
+
+
+def device_for(cfg: dict):
+    import torch
+
+    return torch.device("cuda" if torch.cuda.is_available() and not cfg.get("cpu") else "cpu")
+
+
+def decode(cfg: dict, model_path, rows: list[dict]) -> list[str]:
+    """The system's summary of every row, with the dataset's decoding settings."""
+    from consum.generation.beam import beam_generate
+    from consum.models.loading import load_model, load_tokenizer
+
+    model = load_model(model_path).to(device_for(cfg)).eval()
+    decoded = beam_generate(model, load_tokenizer(model_path), [r["document"] for r in rows],
+                            num_beams=cfg["num_beams"], max_len=cfg["max_len"], min_len=cfg["min_len"],
+                            max_source_len=cfg["max_source_len"], batch_size=cfg["batch_size"], lenpen=cfg["lenpen"])
+    return [d[0] for d in decoded]
+
+
+def quals_details(cfg: dict, run: RunDir, rows: list[dict], outputs: dict, per_doc: dict) -> list[dict]:
+    """QUALS of every output (added to ``per_doc``); one detail row per kept QA pair."""
+    from consum.quals.scorer import QualsScorer
+
+    qagen_run = open_input(cfg["inputs"]["qagen"], expected_stage="train_qagen")
+    run.add_input("qagen", qagen_run)
+    scorer = QualsScorer.from_pretrained(qagen_run.model_path, device=str(device_for(cfg)),
+                                         cache_path=cfg.get("cache"), **cfg["quals"])
+    documents = [r["document"] for r in rows]
+    details = []
+    for name, summaries in outputs.items():
+        for metrics, result in zip(per_doc[name], scorer.score(documents, summaries, keep_pairs=True)):
+            metrics.update(quals=result.quals, n_qa=result.n_qa)
+            for k, pair in enumerate(result.pairs):
+                details.append({
+                    "system": name, "doc_id": metrics["doc_id"], "qa_index": k, "question": pair.question,
+                    "answer": pair.answer, "tokens": [scorer.tokenizer.decode([t]) for t in pair.tokens],
+                    "doc_logprobs": pair.doc_logprobs, "summary_logprobs": pair.summary_logprobs,
+                    "pair_score": pair.score, "summary_quals": result.quals,
+                })
+    return details
+
+
+def write_outputs(run: RunDir, results: dict, rows: list[dict], per_doc: dict, details: list[dict]) -> str:
+    """Shards of summaries and QA details, results.json, results.md, report.html; returns the tables."""
+    from consum.evaluation.oracle_metrics import breakdown_table
+    from consum.evaluation.report import write_report
+
+    for name, metrics in per_doc.items():
+        write_shard(run.path, f"summaries_{name}", 0, metrics)
         run.record_output(f"summaries_{name}", key=["doc_id"])
     if details:
         write_shard(run.path, "details", 0, details)
         run.record_output("details", key=["system", "doc_id", "qa_index"])
     (run.path / "results.json").write_text(json.dumps(results, indent=2) + "\n")
-    table = results_table(results)
-    (run.path / "results.md").write_text(table + "\n")
-    from consum.evaluation.report import write_report
-
-    write_report(run.path, results, per_doc, details, table)
-    run.stats.update({"results": results})
-    run.finalize()
-    echo(f"evaluate -> {run.path} (results.json, results.md, report.html)\n{table}")
-    return run
+    tables = [t for t in (results_table(results), breakdown_table(results)) if t]
+    (run.path / "results.md").write_text("\n\n".join(tables) + "\n")
+    documents = {r["doc_id"]: r["document"] for r in rows}
+    write_report(run.path, results, per_doc, details, tables, documents)
+    return "\n\n".join(tables)
 
 
 def compare_systems(per_doc: dict[str, list[dict]], cfg: dict) -> dict:
@@ -150,7 +178,7 @@ def compare_systems(per_doc: dict[str, list[dict]], cfg: dict) -> dict:
     out = {}
     for name in names[1:]:
         out[f"{name}-vs-{names[0]}"] = {}
-        for key in ("rougeL", "quals", "hallucinated"):
+        for key in ("rougeL", "quals", "hallucinated", *ERROR_KINDS):
             a = [m.get(key) for m in per_doc[name]]
             b = [m.get(key) for m in per_doc[names[0]]]
             if any(v is not None for v in a) and any(v is not None for v in b):

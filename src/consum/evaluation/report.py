@@ -38,17 +38,30 @@ def plot_rates(results: dict, path: Path) -> bool:
     ylabel = "share of summaries (%)"
     if not keys:
         keys, ylabel = [k for k in ("prec_s", "prec_t", "recall_t") if any(k in s for s in results["systems"].values())], "%"
+    return plot_bars({name: {k: s.get(k) for k in keys} for name, s in results["systems"].items()}, keys, ylabel, path)
+
+
+def plot_kinds(results: dict, path: Path) -> bool:
+    """Share of summaries with each kind of oracle error, per system (factworld)."""
+    from consum.data.factworld.oracle import ERROR_KINDS
+
+    stats = {name: s["oracle_breakdown"] for name, s in results["systems"].items() if "oracle_breakdown" in s}
+    return bool(stats) and plot_bars(stats, list(ERROR_KINDS), "share of summaries with one (%)", path)
+
+
+def plot_bars(stats_by_system: dict[str, dict], keys: list[str], ylabel: str, path: Path) -> bool:
+    """Grouped bars of ``stats[system][key]`` = {mean, ci_low, ci_high} (fractions), with CI whiskers."""
     if not keys:
         return False
-    names = list(results["systems"])
+    names = list(stats_by_system)
     width = 0.8 / len(names)
     fig, ax = plt.subplots(figsize=(7, 3.8))
     for i, name in enumerate(names):
-        stats = [results["systems"][name].get(k) for k in keys]
+        stats = [stats_by_system[name].get(k) for k in keys]
         means = [100 * s["mean"] if s else 0 for s in stats]
         errors = [[100 * (s["mean"] - s["ci_low"]) if s else 0 for s in stats], [100 * (s["ci_high"] - s["mean"]) if s else 0 for s in stats]]
         ax.bar([j + i * width for j in range(len(keys))], means, width, yerr=errors, capsize=3, label=name)
-    ax.set_xticks([j + width * (len(names) - 1) / 2 for j in range(len(keys))], keys)
+    ax.set_xticks([j + width * (len(names) - 1) / 2 for j in range(len(keys))], [k.replace("_", " ") for k in keys])
     ax.set_ylabel(ylabel)
     ax.legend(fontsize=8)
     fig.tight_layout()
@@ -94,29 +107,74 @@ def markdown_table_to_html(table: str) -> str:
     return "\n".join(out)
 
 
-def write_report(run_path: Path, results: dict, per_doc: dict[str, list[dict]], details: list[dict], table: str, n_worst: int = 4) -> Path:
+def highlight(text: str, spans: list[tuple[int, int, str, str]]) -> str:
+    """HTML of ``text`` with each (start, end, css class, title) span marked; overlapping spans are dropped."""
+    out, cursor = [], 0
+    for start, end, css, title in sorted(spans):
+        if start < cursor:
+            continue
+        out += [html.escape(text[cursor:start]),
+                f"<mark class='{css}' title='{html.escape(title)}'>{html.escape(text[start:end])}</mark>"]
+        cursor = end
+    out.append(html.escape(text[cursor:]))
+    return "".join(out)
+
+
+def answer_span(summary: str, answer: str) -> tuple[int, int] | None:
+    """Where the QA pair's answer occurs in the summary (case-insensitive, as the original's filter)."""
+    needle = answer.strip().lower()
+    start = summary.lower().find(needle) if needle else -1
+    return (start, start + len(needle)) if start >= 0 else None
+
+
+def worst_example_html(pair: dict, metrics: dict, document: str, image: str) -> str:
+    summary = metrics["summary"]
+    spans = [(f["start"], f["end"], "oracle", f"oracle: {f['kind'].replace('_', ' ')}")
+             for f in metrics.get("oracle_flags") or []]
+    found = answer_span(summary, pair["answer"])
+    if found:
+        spans.append((*found, "answer", "answer of the QA pair below"))
+    verdict = metrics.get("oracle_verdict")
+    verdict_html = ("<br>oracle: " + "; ".join(html.escape(v) for v in verdict)) if verdict else ""
+    return (
+        f"<div class='ex'><b>{html.escape(pair['system'])}</b> / {html.escape(pair['doc_id'])}: "
+        f"QUALS {pair['summary_quals']:.3f}"
+        f"<details><summary>document</summary><p>{html.escape(document)}</p></details>"
+        f"summary: {highlight(summary, spans)}{verdict_html}<br>"
+        f"Q: {html.escape(pair['question'])} A: {html.escape(pair['answer'])}<br><img src='{image}'></div>"
+    )
+
+
+STYLE = (
+    "<style>body{font-family:sans-serif;max-width:1000px;margin:auto} table{border-collapse:collapse}"
+    " td,th{border:1px solid #ccc;padding:3px 6px;font-size:13px} .ex{background:#f6f6f6;padding:6px;margin:6px 0}"
+    " mark.answer{background:#ffe08a} mark.oracle{background:#f7a6a6} mark.oracle.answer{background:#f5b041}</style>"
+)
+
+
+def write_report(run_path: Path, results: dict, per_doc: dict[str, list[dict]], details: list[dict],
+                 tables: list[str], documents: dict[str, str], n_worst: int = 4) -> Path:
     run_path = Path(run_path)
-    parts = ["<html><head><meta charset='utf-8'><title>consum evaluation</title>",
-             "<style>body{font-family:sans-serif;max-width:1000px;margin:auto} table{border-collapse:collapse}"
-             " td,th{border:1px solid #ccc;padding:3px 6px;font-size:13px} .ex{background:#f6f6f6;padding:6px;margin:6px 0}</style>",
+    parts = ["<html><head><meta charset='utf-8'><title>consum evaluation</title>", STYLE,
              f"</head><body><h1>consum evaluation ({html.escape(results['split'])}, {results['n_docs']} documents)</h1>",
-             markdown_table_to_html(table)]
+             *(markdown_table_to_html(t) for t in tables)]
     if plot_quals_distribution(per_doc, run_path / "quals_distribution.png"):
         parts.append("<h2>QUALS per system</h2><img src='quals_distribution.png'>")
     if plot_rates(results, run_path / "rates.png"):
         parts.append("<h2>Hallucination / entity precision per system (95% CI)</h2><img src='rates.png'>")
+    if plot_kinds(results, run_path / "kinds.png"):
+        parts.append("<h2>Hallucinations by kind (95% CI)</h2><img src='kinds.png'>")
     worst = worst_pairs(details, n_worst)
     if worst:
-        parts.append("<h2>Worst-scored summaries: the QA pair that drove the score</h2>")
-        summaries = {(name, m["doc_id"]): m["summary"] for name, rows in per_doc.items() for m in rows}
+        parts.append("<h2>Worst-scored summaries: the QA pair that drove the score</h2>"
+                     "<p>Highlighted: <mark class='answer'>the pair's answer</mark>, "
+                     "<mark class='oracle'>mentions the oracle flags</mark> (hover for the kind).</p>")
+        metrics = {(name, m["doc_id"]): m for name, rows in per_doc.items() for m in rows}
         for k, pair in enumerate(worst):
             image = f"worst_qa_{k}.png"
             plot_token_logprobs(pair, run_path / image)
-            parts.append(
-                f"<div class='ex'><b>{html.escape(pair['system'])}</b> / {html.escape(pair['doc_id'])}: "
-                f"QUALS {pair['summary_quals']:.3f}<br>summary: {html.escape(summaries[(pair['system'], pair['doc_id'])])}<br>"
-                f"Q: {html.escape(pair['question'])} A: {html.escape(pair['answer'])}<br><img src='{image}'></div>"
-            )
+            parts.append(worst_example_html(pair, metrics[(pair["system"], pair["doc_id"])],
+                                            documents[pair["doc_id"]], image))
     parts.append("</body></html>")
     path = run_path / "report.html"
     path.write_text("\n".join(parts), encoding="utf-8")

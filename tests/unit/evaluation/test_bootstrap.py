@@ -73,3 +73,14 @@ def test_paired_drops_documents_missing_in_either_system():
         paired_bootstrap_diff([1.0], [1.0, 2.0])
     with pytest.raises(ValueError, match="both values"):
         paired_bootstrap_diff([None], [1.0])
+
+
+def test_ratio_of_sums_pools_documents_and_brackets_its_point():
+    from consum.evaluation.bootstrap import bootstrap_ratio_ci
+
+    # 9 of 10 name mentions exact in one document, 0 of 2 in another, none in a third: 9/12 pooled
+    point, low, high = bootstrap_ratio_ci([9, 0, 0], [10, 2, 0], n_resamples=500, seed=0)
+    assert point == pytest.approx(0.75)
+    assert 0.0 <= low <= point <= high <= 0.9
+    with pytest.raises(ValueError, match="positive denominator"):
+        bootstrap_ratio_ci([0, 0], [0, 0])

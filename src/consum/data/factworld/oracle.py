@@ -95,9 +95,11 @@ class OracleResult:
         return self.n_extrinsic + self.n_intrinsic > 0
 
     def describe(self) -> list[str]:
-        """One readable line per mention, e.g. "Kelso Rovers [ORG] intrinsic (document: loser, text: winner)"."""
+        """One readable line per mention, e.g.
+        "Kelso Rovers [ORG] intrinsic, role swap (document: loser, text: winner)"."""
         return [
-            f"{m.surface} [{m.entity_type}] {m.status} (document: {doc_role or '-'}, text: {text_role or '-'})"
+            f"{m.surface} [{m.entity_type}] {m.status}{', ' + m.kind.replace('_', ' ') if m.kind else ''} "
+            f"(document: {doc_role or '-'}, text: {text_role or '-'})"
             for m, (doc_role, text_role) in zip(self.mentions, self.roles, strict=True)
         ]
 
