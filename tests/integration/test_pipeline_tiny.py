@@ -155,7 +155,7 @@ def test_train_conseq_resume_logs_the_same_losses(pipeline):
     resumed = conseq.run(compose_stage(pipeline, "train_conseq", "run_id=c_resumed", *base))
 
     def losses(path):
-        return {r["step"]: r["loss"] for r in read_metrics(path) if "loss" in r and "step" in r}
+        return {r["step"]: r["train/loss"] for r in read_metrics(path) if "train/loss" in r}
 
     a, b = losses(straight.path), losses(resumed.path)
     assert sorted(a) == sorted(b) == [1, 2, 3, 4, 5, 6]
@@ -163,7 +163,7 @@ def test_train_conseq_resume_logs_the_same_losses(pipeline):
         assert a[step] == pytest.approx(b[step], rel=1e-5, abs=1e-6), step
     stats = open_input(straight.path).manifest["stats"]
     assert stats["n_heldout_groups"] > 0
-    assert "heldout_margin" in stats["heldout_before"] and "heldout_margin" in stats["heldout_after"]
+    assert "heldout/margin" in stats["heldout_before"] and "heldout/margin" in stats["heldout_after"]
 
 
 def test_train_conseq_dpo_holds_one_model_and_computes_the_reference_once(pipeline, monkeypatch):
@@ -171,6 +171,8 @@ def test_train_conseq_dpo_holds_one_model_and_computes_the_reference_once(pipeli
     import gc
 
     from transformers import BartForConditionalGeneration
+
+    from consum.tracking import read_metrics
 
     def live_models():  # type(), not isinstance(): some objects warn when their __class__ is read
         gc.collect()
@@ -202,3 +204,7 @@ def test_train_conseq_dpo_holds_one_model_and_computes_the_reference_once(pipeli
     stats = open_input(run.path).manifest["stats"]
     assert stats["n_reference_logprobs"] == sum(len(g["targets"]) for g in train_groups)
     assert stats["reference_seconds"] >= 0
+    logged = read_metrics(run.path)
+    assert {"train/dpo", "train/reward_margin", "train/loss", "train/lr", "train/grad_norm"} <= set(logged[-2])
+    assert logged[0]["step"] == 0 and "heldout/margin" in logged[0]  # held-out diagnostics before training
+    assert "heldout/margin" in logged[-1] and logged[-1]["step"] == 2

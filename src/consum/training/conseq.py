@@ -159,7 +159,7 @@ def heldout_diagnostics(model, examples: list[dict], collator: ContrastCollator,
         groups.append(batch["group_ids"] + start)
         present.append(mask.any(-1))
     diag = ranking_diagnostics(torch.cat(means), torch.cat(positives), torch.cat(groups), torch.cat(present))
-    return {f"heldout_{k}": float(v) for k, v in diag.items()}
+    return {f"heldout/{k}": float(v) for k, v in diag.items()}
 
 
 def run(cfg: dict) -> RunDir:
@@ -195,7 +195,7 @@ def run(cfg: dict) -> RunDir:
     )
     evaluate = functools.partial(heldout_diagnostics, examples=heldout_examples, collator=collator, pad_id=pad_id, start_id=start_id, device=accelerator.device)
     before = evaluate(model.to(accelerator.device).eval()) if accelerator.is_main_process else {}
-    logger.log({f"{k}_before": v for k, v in before.items()}, step=0)
+    logger.log(before, step=0)  # the held-out curves start at step 0: the model before training
     if cfg["loss"]["name"] == "dpo":  # π_ref = the model as loaded, computed once; no second model
         started = time.perf_counter()
         reference = precompute_reference(model, data, collator, accelerator, pad_id, start_id,
@@ -220,6 +220,7 @@ def format_summary(run: RunDir) -> str:
     def fmt(value):
         return "n/a" if value is None else f"{value:.4f}"
 
-    before, after = run.stats["heldout_before"].get("heldout_margin"), run.stats["heldout_after"].get("heldout_margin")
+    before = run.stats["heldout_before"].get("heldout/margin")
+    after = run.stats["heldout_after"].get("heldout/margin")
     return (f"train_conseq[{run.stats['loss']}] -> {run.path}/model ({run.stats['steps']} steps); "
             f"held-out margin (pos − neg mean log-prob): {fmt(before)} -> {fmt(after)}")

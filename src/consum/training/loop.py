@@ -33,7 +33,7 @@ from consum.training.common import load_latest_checkpoint, make_loader, make_opt
 # the logged value of stat k is Σ stats[k] / Σ stats["weight"] over the logging window.
 MicroStep = Callable[[torch.nn.Module, dict], tuple[torch.Tensor, dict[str, torch.Tensor]]]
 
-TRAIN_PREFIX = ""  # every metric of the loop's log lines (wandb groups keys by prefix)
+TRAIN_PREFIX = "train/"  # every metric of the loop's log lines (wandb groups keys by prefix)
 
 
 @dataclass
