@@ -109,7 +109,7 @@ class _TimingLogger:
         self.meter = meter
 
     def log(self, metrics: dict, step: int | None = None) -> None:
-        if step is not None and "loss" in metrics:
+        if step is not None and "train/loss" in metrics:
             self.meter.mark(step)
 
     def close(self) -> None:

@@ -1,6 +1,11 @@
 """Metrics logging: a JSONL log that is always on (tests read it back), wandb optional.
 
 Only the main process logs; other ranks get a logger whose calls do nothing.
+
+Keys are namespaced by phase, the way wandb groups them into panels: ``train/...`` (the training
+loop's log lines: ``train/loss``, ``train/lr``, ``train/grad_norm``, ``train/tokens_per_s``, the loss
+parts), ``val/...`` (periodic validation of ``train_mle`` / ``train_qagen``, and the lead-1 baseline
+at step 0) and ``heldout/...`` (``train_conseq``'s held-out diagnostics; step 0 = before training).
 """
 
 from __future__ import annotations

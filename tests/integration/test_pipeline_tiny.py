@@ -170,7 +170,7 @@ def test_train_conseq_resume_logs_the_same_losses(pipeline):
     resumed = conseq.run(compose_stage(pipeline, "train_conseq", "run_id=c_resumed", *base))
 
     def losses(path):
-        return {r["step"]: r["loss"] for r in read_metrics(path) if "loss" in r and "step" in r}
+        return {r["step"]: r["train/loss"] for r in read_metrics(path) if "train/loss" in r}
 
     a, b = losses(straight.path), losses(resumed.path)
     assert sorted(a) == sorted(b) == [1, 2, 3, 4, 5, 6]
@@ -178,4 +178,48 @@ def test_train_conseq_resume_logs_the_same_losses(pipeline):
         assert a[step] == pytest.approx(b[step], rel=1e-5, abs=1e-6), step
     stats = open_input(straight.path).manifest["stats"]
     assert stats["n_heldout_groups"] > 0
-    assert "heldout_margin" in stats["heldout_before"] and "heldout_margin" in stats["heldout_after"]
+    assert "heldout/margin" in stats["heldout_before"] and "heldout/margin" in stats["heldout_after"]
+
+
+def test_train_conseq_dpo_holds_one_model_and_computes_the_reference_once(pipeline, monkeypatch):
+    """No frozen copy of the model during DPO training: π_ref is computed before, one value per target."""
+    import gc
+
+    from transformers import BartForConditionalGeneration
+
+    from consum.tracking import read_metrics
+
+    def live_models():  # type(), not isinstance(): some objects warn when their __class__ is read
+        gc.collect()
+        return sum(issubclass(type(o), BartForConditionalGeneration) for o in gc.get_objects())
+
+    seen, train_loop = [], conseq.train_loop
+
+    def counting_loop(cfg, run, model, data, micro_step, *rest):
+        def step(m, batch):
+            seen.append(live_models())
+            return micro_step(m, batch)
+
+        return train_loop(cfg, run, model, data, step, *rest)
+
+    monkeypatch.setattr(conseq, "train_loop", counting_loop)
+    runs = pipeline / "runs"
+    contrast = f"{runs}/build_contrast/tiny"
+    cfg = compose_stage(pipeline, "train_conseq", "run_id=c_dpo", "loss=dpo", f"inputs.contrast={contrast}",
+                        f"inputs.data={runs}/prepare_data/tiny", f"inputs.model={runs}/train_mle/tiny",
+                        "train.max_steps=2", "train.log_every=1", "heldout_fraction=0.5")
+    baseline = live_models()
+    run = conseq.run(cfg)
+    assert seen and set(seen) == {baseline + 1}  # the policy only
+    by_doc = {}
+    for row in open_input(contrast).rows("contrast"):
+        by_doc.setdefault(row["doc_id"], []).append({"role": row["role"]})
+    groups = [{"doc_id": d, "targets": targets} for d, targets in by_doc.items()]
+    train_groups, _ = conseq.split_heldout(groups, cfg["heldout_fraction"], cfg["seed"])
+    stats = open_input(run.path).manifest["stats"]
+    assert stats["n_reference_logprobs"] == sum(len(g["targets"]) for g in train_groups)
+    assert stats["reference_seconds"] >= 0
+    logged = read_metrics(run.path)
+    assert {"train/dpo", "train/reward_margin", "train/loss", "train/lr", "train/grad_norm"} <= set(logged[-2])
+    assert logged[0]["step"] == 0 and "heldout/margin" in logged[0]  # held-out diagnostics before training
+    assert "heldout/margin" in logged[-1] and logged[-1]["step"] == 2

@@ -17,7 +17,7 @@ def config(compose_config, data_run, run_id, *extra):
 
 
 def losses(run_path):
-    return {r["step"]: r["loss"] for r in read_metrics(run_path) if "loss" in r}
+    return {r["step"]: r["train/loss"] for r in read_metrics(run_path) if "train/loss" in r}
 
 
 def test_resume_logs_the_same_losses(toy_data_run, compose_config):
@@ -53,5 +53,5 @@ def test_every_parameter_moves_and_model_loads_by_path(toy_data_run, compose_con
     manifest = open_input(run.path).manifest
     assert manifest["inputs"]["data"]["stage"] == "prepare_data"
     assert manifest["outputs"]["model"]["kind"] == "model"
-    assert "val_rougeL" in manifest["stats"]["final_validation"]
-    assert "lead1_rougeL" in manifest["stats"]["lead_baseline"]
+    assert "val/rougeL" in manifest["stats"]["final_validation"]
+    assert "val/lead1_rougeL" in manifest["stats"]["lead_baseline"]

@@ -28,7 +28,8 @@ def test_wandb_mode_explicit_config_wins_over_env(monkeypatch):
 def test_wandb_logger_offline_writes_local_run(tmp_path, monkeypatch):
     monkeypatch.delenv("WANDB_MODE", raising=False)
     logger = MetricsLogger(tmp_path, wandb_cfg={"project": "consum-test", "mode": "offline"}, config={"a": 1})
-    logger.log({"loss": 2.0}, step=1)
+    logger.log({"loss": 2.0, "train/loss": 2.0, "val/rouge1": 0.5}, step=1)  # wandb panels: train/, val/
     logger.close()
     assert read_metrics(tmp_path)[0]["loss"] == 2.0
+    assert read_metrics(tmp_path)[0]["val/rouge1"] == 0.5
     assert any((tmp_path / "wandb").glob("offline-run-*"))

@@ -33,6 +33,11 @@ class ContrastCollator:
     Labels are the target ids themselves: the model derives decoder inputs by shifting them right
     (e.g. ``model.prepare_decoder_input_ids_from_labels`` for BART).
 
+    ``reference_logprobs`` (optional) maps ``(doc_id, cand_id)`` to a number computed once per target
+    before training, e.g. its sequence log-prob under the frozen starting model (DPO's ``π_ref``);
+    the batch then carries them row by row as ``reference_logprobs`` ``(N,)`` fp32. A target missing
+    from the mapping is an error.
+
     Example:
 
     >>> collator = ContrastCollator(pad_token_id=1)
@@ -64,6 +69,9 @@ class ContrastCollator:
     >>> compact["input_ids"], compact["source_index"]
     (tensor([[ 0, 11, 12,  2],
             [ 0, 13,  2,  1]]), tensor([0, 0, 1]))
+    >>> reference = {("a", "ref"): -1.5, ("a", "s4"): -4.0, ("b", "ref"): -2.25}
+    >>> ContrastCollator(pad_token_id=1, reference_logprobs=reference)(examples)["reference_logprobs"]
+    tensor([-1.5000, -4.0000, -2.2500])
     """
 
     pad_token_id: int
@@ -72,6 +80,7 @@ class ContrastCollator:
     max_target_len: int | None = None
     eos_token_id: int | None = None
     repeat_source: bool = True
+    reference_logprobs: Mapping[tuple[str, str], float] | None = None
 
     def __call__(self, examples: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         if not examples:
@@ -112,7 +121,16 @@ class ContrastCollator:
         }
         if not self.repeat_source:
             batch["source_index"] = batch["group_ids"].clone()
+        if self.reference_logprobs is not None:
+            batch["reference_logprobs"] = self._reference(doc_ids, cand_ids)
         return batch
+
+    def _reference(self, doc_ids: list[str], cand_ids: list[str]) -> torch.Tensor:
+        missing = [key for key in zip(doc_ids, cand_ids) if key not in self.reference_logprobs]
+        if missing:
+            raise KeyError(f"no reference log-prob for {missing[:3]} ({len(missing)} missing)")
+        values = [self.reference_logprobs[key] for key in zip(doc_ids, cand_ids)]
+        return torch.tensor(values, dtype=torch.float32)
 
     def _truncate(self, ids: Sequence[int], max_len: int | None, what: str) -> list[int]:
         if not ids:

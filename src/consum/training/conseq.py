@@ -7,11 +7,15 @@ original paired them in one mini-batch). The loss is one of :data:`consum.losses
 the update's target tokens, as the original; the other losses average over the micro-batches of an
 update. A held-out slice of the selected documents is never trained on: the mean sequence
 log-prob of its positives and negatives, and their margin, are logged before and during training.
+
+DPO's reference log-probs ``log π_ref(s)`` are computed once, before the first update, by the model
+as loaded (eval mode), keyed by ``(doc_id, cand_id)``; the collator puts them into the batches. No
+frozen copy of the model is kept, and no reference forward pass runs during training.
 """
 
 from __future__ import annotations
 
-import copy
+import dataclasses
 import functools
 import time
 from collections import defaultdict
@@ -20,7 +24,7 @@ import torch
 
 from consum.contrast.collator import ContrastCollator, group_batches
 from consum.data.schema import DataError
-from consum.io.keys import stable_hash
+from consum.io.keys import check_keys, stable_hash
 from consum.io.rundir import RunDir, open_input
 from consum.losses import compute_loss
 from consum.losses.logprobs import sequence_logprob, target_mask, token_logprobs
@@ -72,7 +76,9 @@ def loss_options(loss_cfg: dict) -> dict:
     return {k: v for k, v in loss_cfg.items() if k != "name"}
 
 
-def conseq_micro_step(loss_cfg: dict, pad_id: int, start_id: int, world_size: int, update_freq: int, reference_model=None):
+def conseq_micro_step(loss_cfg: dict, pad_id: int, start_id: int, world_size: int, update_freq: int):
+    """The ConSeq micro-step. DPO reads π_ref from ``batch["reference_logprobs"]`` (see
+    :func:`precompute_reference`): the step runs the policy only."""
     name, options = loss_cfg["name"], loss_options(loss_cfg)
     token_sum = name == "unlikelihood"  # parity: Σ token losses / tokens of the whole update (spec §7.2)
     if token_sum:
@@ -82,10 +88,11 @@ def conseq_micro_step(loss_cfg: dict, pad_id: int, start_id: int, world_size: in
         logits = forward_logits(model, batch, pad_id, start_id)
         extra = {}
         if name == "dpo":
-            with torch.no_grad():
-                ref_logits = forward_logits(reference_model, batch, pad_id, start_id)
-            extra["reference_token_logprobs"] = token_logprobs(ref_logits, batch["labels"])
-        out = compute_loss(name, logits, batch["labels"], batch["is_positive"], batch["group_ids"], **options, **extra)
+            if "reference_logprobs" not in batch:
+                raise ValueError("dpo needs batch['reference_logprobs'] (see precompute_reference)")
+            extra["reference_sequence_logprobs"] = batch["reference_logprobs"]
+        out = compute_loss(name, logits, batch["labels"], batch["is_positive"], batch["group_ids"],
+                           **options, **extra)
         scale = world_size / batch["update_target_tokens"] if token_sum else 1.0 / update_freq
         # logged per micro-batch and averaged: loss parts, sequence log-probs, margin, ranking accuracy
         stats = {k: v.detach().float() for k, v in out.parts.items() if v.numel() == 1}
@@ -95,6 +102,45 @@ def conseq_micro_step(loss_cfg: dict, pad_id: int, start_id: int, world_size: in
         return out.loss * scale, stats
 
     return step
+
+
+@torch.no_grad()
+def reference_logprobs(
+    model, examples: list[dict], batches: list[list[int]], collator: ContrastCollator,
+    pad_id: int, start_id: int, device, normalise: bool,
+) -> list[tuple[tuple[str, str], float]]:
+    """``((doc_id, cand_id), log π_ref(target))`` for every target of ``batches``, under ``model`` as it is.
+
+    ``log π_ref`` is reduced exactly as :func:`consum.losses.dpo_loss` reduces a per-token reference:
+    the sum over the target tokens, or their mean with ``normalise``. Each batch is collated as in
+    training (the same micro-batches, so the same padding), so the values are those that a frozen
+    copy of the model would give at every training step.
+    """
+    out = []
+    for indices in batches:
+        batch = to_device(collator([examples[i] for i in indices]), device)
+        token_lp = token_logprobs(forward_logits(model, batch, pad_id, start_id), batch["labels"])
+        values = sequence_logprob(token_lp, target_mask(batch["labels"]), normalise=normalise)
+        out.extend(zip(zip(batch["doc_ids"], batch["cand_ids"]), values.tolist()))
+    return out
+
+
+def precompute_reference(
+    model, data: TrainData, collator: ContrastCollator, accelerator, pad_id: int, start_id: int,
+    normalise: bool,
+) -> dict[tuple[str, str], float]:
+    """DPO's π_ref for every training target, once, before training: the model in eval mode, the
+    micro-batches split between processes and gathered; keys checked (each target exactly once)."""
+    from accelerate.utils import gather_object
+
+    model.to(accelerator.device).eval()
+    with accelerator.split_between_processes(data.batches) as mine:
+        local = reference_logprobs(model, data.examples, mine, collator, pad_id, start_id, accelerator.device,
+                                   normalise)
+    pairs = [pair for part in gather_object([local]) for pair in part]
+    expected = [(e["doc_id"], t["cand_id"]) for e in data.examples for t in e["targets"]]
+    check_keys(expected, [key for key, _ in pairs], "reference log-probs")
+    return dict(pairs)
 
 
 @torch.no_grad()
@@ -112,7 +158,7 @@ def heldout_diagnostics(model, examples: list[dict], collator: ContrastCollator,
         groups.append(batch["group_ids"] + start)
         present.append(mask.any(-1))
     diag = ranking_diagnostics(torch.cat(means), torch.cat(positives), torch.cat(groups), torch.cat(present))
-    return {f"heldout_{k}": float(v) for k, v in diag.items()}
+    return {f"heldout/{k}": float(v) for k, v in diag.items()}
 
 
 def run(cfg: dict) -> RunDir:
@@ -136,9 +182,6 @@ def run(cfg: dict) -> RunDir:
     tokenizer = load_tokenizer(init_run.model_path)
     model = load_model(init_run.model_path)
     pad_id, start_id = tokenizer.pad_token_id, model.config.decoder_start_token_id
-    reference_model = None
-    if cfg["loss"]["name"] == "dpo":
-        reference_model = copy.deepcopy(model).eval().to(accelerator.device).requires_grad_(False)
     train_examples = tokenize_groups(tokenizer, train_groups, train_cfg["max_source_len"], train_cfg["max_target_len"])
     heldout_examples = tokenize_groups(tokenizer, heldout_groups, train_cfg["max_source_len"], train_cfg["max_target_len"])
     collator = ContrastCollator(pad_token_id=pad_id)
@@ -151,8 +194,16 @@ def run(cfg: dict) -> RunDir:
     )
     evaluate = functools.partial(heldout_diagnostics, examples=heldout_examples, collator=collator, pad_id=pad_id, start_id=start_id, device=accelerator.device)
     before = evaluate(model.to(accelerator.device).eval()) if accelerator.is_main_process else {}
-    logger.log({f"{k}_before": v for k, v in before.items()}, step=0)
-    step = conseq_micro_step(cfg["loss"], pad_id, start_id, accelerator.num_processes, train_cfg["update_freq"], reference_model)
+    logger.log(before, step=0)  # the held-out curves start at step 0: the model before training
+    if cfg["loss"]["name"] == "dpo":  # π_ref = the model as loaded, computed once; no second model
+        started = time.perf_counter()
+        reference = precompute_reference(model, data, collator, accelerator, pad_id, start_id,
+                                         cfg["loss"].get("normalise", False))
+        data.collate = dataclasses.replace(collator, reference_logprobs=reference)
+        run.stats.update(n_reference_logprobs=len(reference),
+                         reference_seconds=round(time.perf_counter() - started, 2))
+    world, update_freq = accelerator.num_processes, train_cfg["update_freq"]
+    step = conseq_micro_step(cfg["loss"], pad_id, start_id, world, update_freq)
     started = time.perf_counter()
     main_only = lambda m: evaluate(accelerator.unwrap_model(m)) if accelerator.is_main_process else {}  # noqa: E731
     after, model = train_loop(cfg, run, model, data, step, main_only, accelerator, logger)
@@ -168,6 +219,7 @@ def format_summary(run: RunDir) -> str:
     def fmt(value):
         return "n/a" if value is None else f"{value:.4f}"
 
-    before, after = run.stats["heldout_before"].get("heldout_margin"), run.stats["heldout_after"].get("heldout_margin")
+    before = run.stats["heldout_before"].get("heldout/margin")
+    after = run.stats["heldout_after"].get("heldout/margin")
     return (f"train_conseq[{run.stats['loss']}] -> {run.path}/model ({run.stats['steps']} steps); "
             f"held-out margin (pos − neg mean log-prob): {fmt(before)} -> {fmt(after)}")

@@ -5,6 +5,12 @@ accumulation, so the loss can be normalised over the whole update as fairseq doe
 Checkpoints are ``save_state`` folders; a restarted run ``load_state``s the latest and skips the
 micro-batches already done (``skip_first_batches``), so it logs the same losses as an
 uninterrupted run.
+
+Read :func:`train_loop` first; each concern is one small function below it: which updates an
+epoch still holds (:func:`epoch_updates`), one update (:func:`run_update`, :func:`apply_update`),
+the logging window (:class:`MetricsWindow`), evaluation, checkpoints and the test fault hook.
+Logged keys are namespaced by phase: ``train/<stat>`` here, the recipes' ``evaluate`` returns
+``val/...`` or ``heldout/...``.
 """
 
 from __future__ import annotations
@@ -12,20 +18,22 @@ from __future__ import annotations
 import contextlib
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass
 
 import torch
 from tqdm.auto import tqdm
 
 from consum.io.rundir import RunDir
 from consum.tracking import MetricsLogger
-from consum.training.batching import MicroBatch, rank_schedule
-from consum.training.common import load_latest_checkpoint, make_optimizer, save_checkpoint
+from consum.training.batching import rank_schedule
+from consum.training.common import load_latest_checkpoint, make_loader, make_optimizer, save_checkpoint
 
 # micro_step(model, batch) -> (loss to backward, stats); stats hold weighted sums and a "weight":
 # the logged value of stat k is Σ stats[k] / Σ stats["weight"] over the logging window.
 MicroStep = Callable[[torch.nn.Module, dict], tuple[torch.Tensor, dict[str, torch.Tensor]]]
+
+TRAIN_PREFIX = "train/"  # every metric of the loop's log lines (wandb groups keys by prefix)
 
 
 @dataclass
@@ -34,6 +42,15 @@ class TrainData:
     batches: list[list[int]]      # micro-batches of example indices (token budget)
     target_tokens: list[int]      # per example: target tokens, for the per-update normalisation
     collate: Callable[[list], dict]
+
+
+@dataclass
+class LoopState:
+    """Where training stands; saved in every checkpoint (``trainer_state.json``)."""
+
+    step: int = 0               # updates done
+    epoch: int = 0              # the epoch in progress
+    updates_in_epoch: int = 0   # updates of that epoch done (skipped on resume)
 
 
 def to_device(batch: dict, device) -> dict:
@@ -51,87 +68,201 @@ def train_loop(
     logger: MetricsLogger,
 ) -> tuple[dict, torch.nn.Module]:
     """Train ``model`` (not yet prepared); return the last evaluation metrics and the unwrapped model."""
-    from consum.training.common import make_loader
-
     train_cfg = cfg["train"]
-    update_freq = train_cfg["update_freq"]
-    world, rank = accelerator.num_processes, accelerator.process_index
     optimizer, scheduler = make_optimizer(model, cfg["optim"])
     model, optimizer = accelerator.prepare(model, optimizer)
     accelerator.register_for_checkpointing(scheduler)
-
-    n_batches = len(data.batches)
-    per_epoch = n_batches // (update_freq * world) if world > 1 else -(-n_batches // update_freq)
-    max_steps = train_cfg.get("max_steps") or per_epoch * train_cfg["max_epochs"]
-    state = load_latest_checkpoint(accelerator, run.path) or {"step": 0, "epoch": 0, "updates_in_epoch": 0}
-    if state["step"]:
-        accelerator.print(f"resuming from step {state['step']} (epoch {state['epoch']})")
-    step, epoch, updates_in_epoch = state["step"], state["epoch"], state["updates_in_epoch"]
-    final: dict = {}
-    progress = tqdm(total=max_steps, initial=step, desc=cfg["stage"], disable=not accelerator.is_main_process)
-    window: dict[str, float] = {}
-    window_tokens, window_start = 0.0, time.perf_counter()
+    per_epoch, max_steps = count_updates(len(data.batches), train_cfg, accelerator.num_processes)
+    state = resume(accelerator, run.path)
+    progress = tqdm(total=max_steps, initial=state.step, desc=cfg["stage"],
+                    disable=not accelerator.is_main_process)
+    window, final = MetricsWindow(), {}
     model.train()
-    while step < max_steps:
-        schedule: list[MicroBatch]
-        schedule, dropped = rank_schedule(data.batches, data.target_tokens, epoch=epoch, seed=cfg["seed"],
-                                          update_freq=update_freq, world_size=world, rank=rank)
-        micro_per_update = Counter(m.update_index for m in schedule)
-        loader = make_loader(data.examples, schedule, data.collate)
-        if updates_in_epoch:
-            loader = accelerator.skip_first_batches(loader, sum(micro_per_update[u] for u in range(updates_in_epoch)))
-        seen_in_update = 0
-        update_stats: dict[str, torch.Tensor] = {}
-        for batch in loader:
-            batch = to_device(batch, accelerator.device)
-            seen_in_update += 1
-            last = seen_in_update == micro_per_update[batch["update_index"]]
-            with contextlib.nullcontext() if last else accelerator.no_sync(model):
-                loss, stats = micro_step(model, batch)
-                accelerator.backward(loss)
-            for k, v in stats.items():
-                update_stats[k] = update_stats.get(k, 0.0) + v.detach().double()
-            window_tokens += float(batch["attention_mask"].sum() + (batch["labels"] != -100).sum()) * world
-            if not last:
-                continue
-            grad_norm = accelerator.clip_grad_norm_(model.parameters(), train_cfg["clip_norm"])
-            optimizer.step()
-            scheduler.step()
-            optimizer.zero_grad(set_to_none=True)
-            step, updates_in_epoch, seen_in_update = step + 1, updates_in_epoch + 1, 0
-            progress.update(1)
-            names = sorted(update_stats)
-            reduced = accelerator.reduce(torch.stack([torch.as_tensor(update_stats[k], device=accelerator.device) for k in names]), reduction="sum")
-            for k, v in zip(names, reduced.tolist()):
-                window[k] = window.get(k, 0.0) + v
-            update_stats = {}
-            if step % train_cfg["log_every"] == 0 or step == max_steps:
-                elapsed = time.perf_counter() - window_start
-                weight = window.pop("weight", 1.0) or 1.0
-                metrics = {k: v / weight for k, v in window.items()}
-                metrics.update(lr=scheduler.get_last_lr()[0], grad_norm=float(grad_norm) if grad_norm is not None else None,
-                               epoch=epoch, tokens_per_s=window_tokens / elapsed)
-                logger.log(metrics, step=step)
-                if "loss" in metrics:
-                    progress.set_postfix(loss=f"{metrics['loss']:.3f}")
-                window, window_tokens, window_start = {}, 0.0, time.perf_counter()
-            if step % train_cfg["eval_every"] == 0 or step == max_steps:
-                model.eval()
-                final = evaluate(model)
-                model.train()
-                accelerator.wait_for_everyone()
-                if final:
-                    logger.log(final, step=step)
-            if step % train_cfg["checkpoint_every"] == 0 and step < max_steps:
-                save_checkpoint(accelerator, run.path, {"step": step, "epoch": epoch, "updates_in_epoch": updates_in_epoch}, train_cfg["keep_last_n"])
-                if (cfg.get("fault") or {}).get("after_steps") == step:  # test hook: simulate a kill
-                    raise RuntimeError(f"fault.after_steps={step}: simulated crash after the step-{step} checkpoint")
-            if step >= max_steps:
-                break
-        if step < max_steps:  # the epoch's schedule is exhausted
-            epoch, updates_in_epoch = epoch + 1, 0
+    while state.step < max_steps:
+        updates, dropped = epoch_updates(data, state, cfg, accelerator)
         if dropped:
             run.stats["dropped_batches_per_epoch"] = dropped
+        for micro_batches in updates:
+            stats, tokens = run_update(model, micro_batches, micro_step, accelerator)
+            grad_norm = apply_update(model, optimizer, scheduler, accelerator, train_cfg["clip_norm"])
+            state.step, state.updates_in_epoch = state.step + 1, state.updates_in_epoch + 1
+            progress.update(1)
+            window.add(reduce_sums(stats, accelerator), tokens * accelerator.num_processes)
+            if due(state.step, train_cfg["log_every"], max_steps):
+                extra = {"lr": scheduler.get_last_lr()[0],
+                         "grad_norm": float(grad_norm) if grad_norm is not None else None,
+                         "epoch": state.epoch}
+                log_window(window, extra, logger, progress, state.step)
+            if due(state.step, train_cfg["eval_every"], max_steps):
+                final = evaluate_now(model, evaluate, accelerator, logger, state.step)
+            if maybe_checkpoint(accelerator, run.path, state, train_cfg, max_steps):
+                fault_hook(cfg, state.step)
+            if state.step >= max_steps:
+                break
+        if state.step < max_steps:  # the epoch's schedule is exhausted
+            state.epoch, state.updates_in_epoch = state.epoch + 1, 0
     progress.close()
-    run.stats.update({"steps": step, "epochs_started": epoch, "steps_per_epoch": per_epoch})
+    run.stats.update({"steps": state.step, "epochs_started": state.epoch, "steps_per_epoch": per_epoch})
     return final, accelerator.unwrap_model(model)
+
+
+# ---- schedule ------------------------------------------------------------------------------------
+
+
+def count_updates(n_batches: int, train_cfg: dict, world_size: int) -> tuple[int, int]:
+    """(updates per epoch, updates in the whole run). Several ranks drop an epoch's partial last update."""
+    update_freq = train_cfg["update_freq"]
+    per_update = update_freq * world_size
+    per_epoch = n_batches // per_update if world_size > 1 else -(-n_batches // update_freq)
+    return per_epoch, train_cfg.get("max_steps") or per_epoch * train_cfg["max_epochs"]
+
+
+def resume(accelerator, run_path) -> LoopState:
+    """Load the latest complete checkpoint (model, optimizer, scheduler, RNG) if any; its loop state."""
+    saved = load_latest_checkpoint(accelerator, run_path)
+    state = LoopState(**saved) if saved else LoopState()
+    if state.step:
+        accelerator.print(f"resuming from step {state.step} (epoch {state.epoch})")
+    return state
+
+
+def epoch_updates(
+    data: TrainData, state: LoopState, cfg: dict, accelerator
+) -> tuple[Iterator[list[dict]], int]:
+    """This rank's updates of ``state.epoch`` not done yet, each a list of collated micro-batches;
+    and how many batches the epoch drops (see :func:`rank_schedule`)."""
+    schedule, dropped = rank_schedule(
+        data.batches, data.target_tokens, epoch=state.epoch, seed=cfg["seed"],
+        update_freq=cfg["train"]["update_freq"], world_size=accelerator.num_processes,
+        rank=accelerator.process_index,
+    )
+    micro_per_update = Counter(m.update_index for m in schedule)
+    loader = make_loader(data.examples, schedule, data.collate)
+    if state.updates_in_epoch:
+        done = sum(micro_per_update[u] for u in range(state.updates_in_epoch))
+        loader = accelerator.skip_first_batches(loader, done)
+    return group_updates(loader, micro_per_update), dropped
+
+
+def group_updates(loader: Iterable[dict], micro_per_update: Counter) -> Iterator[list[dict]]:
+    """Consecutive micro-batches of the same update, as one list (``micro_per_update[u]`` of them)."""
+    pending: list[dict] = []
+    for batch in loader:
+        pending.append(batch)
+        if len(pending) == micro_per_update[batch["update_index"]]:
+            yield pending
+            pending = []
+
+
+def due(step: int, every: int, max_steps: int) -> bool:
+    """Log or evaluate every ``every`` updates and after the last one."""
+    return step % every == 0 or step == max_steps
+
+
+# ---- one update ----------------------------------------------------------------------------------
+
+
+def run_update(
+    model, micro_batches: list[dict], micro_step: MicroStep, accelerator
+) -> tuple[dict[str, torch.Tensor], float]:
+    """Forward and backward every micro-batch of one update, gradients synced only on the last.
+
+    Returns this rank's stats summed over the micro-batches (fp64) and its real source + target tokens.
+    """
+    sums: dict[str, torch.Tensor] = {}
+    tokens = 0.0
+    for index, batch in enumerate(micro_batches):
+        batch = to_device(batch, accelerator.device)
+        last = index == len(micro_batches) - 1
+        with contextlib.nullcontext() if last else accelerator.no_sync(model):
+            loss, stats = micro_step(model, batch)
+            accelerator.backward(loss)
+        for k, v in stats.items():
+            sums[k] = sums.get(k, 0.0) + v.detach().double()
+        tokens += float(batch["attention_mask"].sum() + (batch["labels"] != -100).sum())
+    return sums, tokens
+
+
+def apply_update(model, optimizer, scheduler, accelerator, clip_norm: float):
+    """Clip, step the optimizer and the schedule, clear the gradients; return the norm before clipping."""
+    grad_norm = accelerator.clip_grad_norm_(model.parameters(), clip_norm)
+    optimizer.step()
+    scheduler.step()
+    optimizer.zero_grad(set_to_none=True)
+    return grad_norm
+
+
+def reduce_sums(sums: dict[str, torch.Tensor], accelerator) -> dict[str, float]:
+    """Sum each stat over the ranks (one collective for all of them)."""
+    names = sorted(sums)
+    stacked = torch.stack([torch.as_tensor(sums[k], device=accelerator.device) for k in names])
+    return dict(zip(names, accelerator.reduce(stacked, reduction="sum").tolist()))
+
+
+# ---- logging, evaluation, checkpoints ------------------------------------------------------------
+
+
+class MetricsWindow:
+    """The updates since the last log line: their summed stats (all ranks), tokens and wall time.
+
+    >>> window = MetricsWindow()
+    >>> window.add({"loss": 6.0, "weight": 3.0}, tokens=10.0)
+    >>> window.add({"loss": 2.0, "weight": 1.0}, tokens=10.0)
+    >>> metrics = window.flush({"lr": 0.1})
+    >>> metrics["train/loss"], metrics["train/lr"], "train/tokens_per_s" in metrics
+    (2.0, 0.1, True)
+    """
+
+    def __init__(self):
+        self.reset()
+
+    def reset(self) -> None:
+        self.sums: dict[str, float] = {}
+        self.tokens = 0.0
+        self.started = time.perf_counter()
+
+    def add(self, sums: dict[str, float], tokens: float) -> None:
+        for k, v in sums.items():
+            self.sums[k] = self.sums.get(k, 0.0) + v
+        self.tokens += tokens
+
+    def flush(self, extra: dict) -> dict:
+        """``train/<stat>`` = Σ stat / Σ weight, then ``extra`` and ``tokens_per_s``; starts a new window."""
+        elapsed = time.perf_counter() - self.started
+        weight = self.sums.pop("weight", 1.0) or 1.0
+        metrics = {k: v / weight for k, v in self.sums.items()}
+        metrics.update(extra, tokens_per_s=self.tokens / elapsed)
+        self.reset()
+        return {TRAIN_PREFIX + k: v for k, v in metrics.items()}
+
+
+def log_window(window: MetricsWindow, extra: dict, logger: MetricsLogger, progress, step: int) -> None:
+    metrics = window.flush(extra)
+    logger.log(metrics, step=step)
+    if TRAIN_PREFIX + "loss" in metrics:
+        progress.set_postfix(loss=f"{metrics[TRAIN_PREFIX + 'loss']:.3f}")
+
+
+def evaluate_now(model, evaluate: Callable[[torch.nn.Module], dict], accelerator, logger, step: int) -> dict:
+    """Run ``evaluate`` in eval mode (every rank calls it; it may return {} on some); log what it returns."""
+    model.eval()
+    metrics = evaluate(model)
+    model.train()
+    accelerator.wait_for_everyone()
+    if metrics:
+        logger.log(metrics, step=step)
+    return metrics
+
+
+def maybe_checkpoint(accelerator, run_path, state: LoopState, train_cfg: dict, max_steps: int) -> bool:
+    """``save_state`` every ``checkpoint_every`` updates (not after the last: the final model follows)."""
+    if state.step % train_cfg["checkpoint_every"] or state.step >= max_steps:
+        return False
+    save_checkpoint(accelerator, run_path, asdict(state), train_cfg["keep_last_n"])
+    return True
+
+
+def fault_hook(cfg: dict, step: int) -> None:
+    """Test hook ``fault.after_steps=N``: die right after the step-N checkpoint, like a killed run."""
+    if (cfg.get("fault") or {}).get("after_steps") == step:
+        raise RuntimeError(f"fault.after_steps={step}: simulated crash after the step-{step} checkpoint")

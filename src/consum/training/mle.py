@@ -74,7 +74,7 @@ def validation_loss(accelerator, model, pairs: Sequence[EncodedPair], train_cfg,
             totals += torch.stack([loss.double(), nll.double(), ntok.double()])
     totals = accelerator.reduce(totals, reduction="sum")
     nll = (totals[1] / totals[2]).item()
-    return {"val_loss": (totals[0] / totals[2]).item(), "val_nll": nll, "val_ppl": math.exp(min(nll, 50))}
+    return {"val/loss": (totals[0] / totals[2]).item(), "val/nll": nll, "val/ppl": math.exp(min(nll, 50))}
 
 
 def train(cfg: dict, run: RunDir, model, tokenizer, train_pairs, valid_pairs, validate: Validator | None, accelerator, logger: MetricsLogger):
@@ -96,7 +96,7 @@ def train(cfg: dict, run: RunDir, model, tokenizer, train_pairs, valid_pairs, va
 
 
 def rouge_validator(rows: Sequence[dict], data_cfg: dict, train_cfg: dict) -> Validator:
-    """ROUGE-1/2/L F1 of generated summaries on a fixed sample of validation documents."""
+    """ROUGE-1/2/L F1 of generated summaries on a fixed sample of validation documents (``val/rouge1``...)."""
     from consum.evaluation.rouge import rouge_scores
     from consum.generation.beam import beam_generate
 
@@ -111,7 +111,7 @@ def rouge_validator(rows: Sequence[dict], data_cfg: dict, train_cfg: dict) -> Va
             max_source_len=train_cfg["max_source_len"],
         )
         scores = rouge_scores([p[0] for p in predictions], [r["summary"] for r in rows])
-        return {f"val_{k}": sum(s[k] for s in scores) / len(scores) for k in scores[0]}
+        return {f"val/{k}": sum(s[k] for s in scores) / len(scores) for k in scores[0]}
 
     return validate
 
@@ -120,7 +120,7 @@ def lead_baseline_rouge(rows: Sequence[dict]) -> dict:
     from consum.evaluation.rouge import lead_baseline, rouge_scores
 
     scores = rouge_scores([lead_baseline(r["document"]) for r in rows], [r["summary"] for r in rows])
-    return {f"lead1_{k}": sum(s[k] for s in scores) / len(scores) for k in scores[0]}
+    return {f"val/lead1_{k}": sum(s[k] for s in scores) / len(scores) for k in scores[0]}
 
 
 def run(cfg: dict) -> RunDir:
@@ -157,5 +157,5 @@ def run(cfg: dict) -> RunDir:
 def format_summary(run: RunDir) -> str:
     lines = [f"{run.stage} -> {run.path}/model ({run.stats['steps']} steps, {run.stats['train_seconds']} s)"]
     for key, value in {**run.stats.get("lead_baseline", {}), **run.stats.get("final_validation", {})}.items():
-        lines.append(f"  {key:<16}{value:.4f}")
+        lines.append(f"  {key:<20}{value:.4f}")
     return "\n".join(lines)

@@ -75,7 +75,7 @@ def parse_rate_validator(examples: Sequence[dict], separator: str, train_cfg: di
         parsed = [o.split(separator) for o in outputs]
         ok = [len(p) == 2 and bool(p[0].strip()) and bool(p[1].strip()) for p in parsed]
         in_context = [k and p[1].strip().lower() in c.lower() for k, p, c in zip(ok, parsed, contexts)]
-        return {"val_parse_rate": sum(ok) / len(ok), "val_answer_in_context": sum(in_context) / len(ok)}
+        return {"val/parse_rate": sum(ok) / len(ok), "val/answer_in_context": sum(in_context) / len(ok)}
 
     return validate
 

@@ -94,6 +94,19 @@ def test_truncation_keeps_the_first_tokens_and_optionally_eos():
     torch.testing.assert_close(batch["input_ids"][0], torch.tensor([0, 10, 11]))
 
 
+def test_reference_logprobs_follow_the_rows_by_key():
+    reference = {("B", "s0"): -5.0, ("A", "ref"): -1.0, ("A", "s3"): -2.0, ("A", "s5"): -3.0,
+                 ("B", "ref"): -4.0}
+    batch = ContrastCollator(pad_token_id=PAD, reference_logprobs=reference)(EXAMPLES[::-1])
+    assert list(zip(batch["doc_ids"], batch["cand_ids"])) == [("B", "ref"), ("B", "s0"), ("A", "ref"),
+                                                              ("A", "s3"), ("A", "s5")]
+    torch.testing.assert_close(batch["reference_logprobs"], torch.tensor([-4.0, -5.0, -1.0, -2.0, -3.0]))
+    assert "reference_logprobs" not in ContrastCollator(pad_token_id=PAD)(EXAMPLES)
+    del reference[("A", "s5")]
+    with pytest.raises(KeyError, match=r"\('A', 's5'\)"):
+        ContrastCollator(pad_token_id=PAD, reference_logprobs=reference)(EXAMPLES)
+
+
 def test_output_feeds_every_loss():
     batch = ContrastCollator(pad_token_id=PAD)(EXAMPLES)
     logits = torch.randn(*batch["labels"].shape, 30, generator=torch.Generator().manual_seed(0))
