@@ -48,12 +48,14 @@ def word_boundaries(word_starts: Sequence[bool]) -> list[int]:
 
 
 def sample_spans(
-    n_words: int, rng: np.random.Generator, config: NoisingConfig, vocab_size: int
+    n_words: int, rng: np.random.Generator, config: NoisingConfig, random_tokens: tuple[int, int]
 ) -> list[Span]:
     """Spans covering round(mask_ratio * n_words) words, lengths ~ Poisson(lambda), at random starts.
 
     Lengths are drawn until they cover the budget (the last is cut to fit); starts are distinct words
-    in random order. Spans may overlap or touch: :func:`apply_spans` merges them into one mask.
+    in random order. Spans may overlap or touch: :func:`apply_spans` merges them into one mask. A
+    random replacement token is drawn from ``range(*random_tokens)`` (the vocabulary without its
+    special tokens).
     """
     budget = round(config.mask_ratio * n_words)
     if n_words == 0 or budget == 0:
@@ -66,7 +68,7 @@ def sample_spans(
     lengths[-1] -= max(sum(lengths) - budget, 0)
     starts = rng.permutation(n_words)[: len(lengths)]
     randomised = rng.random(len(lengths)) < config.random_ratio
-    replacements = rng.integers(0, vocab_size, size=len(lengths))
+    replacements = rng.integers(*random_tokens, size=len(lengths))
     return [
         Span(int(s), length, int(r) if rand else None)
         for s, length, rand, r in zip(starts, lengths, randomised, replacements)
@@ -123,7 +125,7 @@ def noise_sentences(
     config: NoisingConfig,
     *,
     mask_id: int,
-    vocab_size: int,
+    random_tokens: tuple[int, int],
 ) -> list[int]:
     """The noised source of one document given as tokenized sentences (no special tokens)."""
     order = list(range(len(sentences)))
@@ -132,4 +134,4 @@ def noise_sentences(
     ids = [t for i in order for t in sentences[i]]
     starts = [s for i in order for s in sentence_word_starts[i]]
     n_words = len(word_boundaries(starts)) if ids else 0
-    return apply_spans(ids, starts, sample_spans(n_words, rng, config, vocab_size), mask_id)
+    return apply_spans(ids, starts, sample_spans(n_words, rng, config, random_tokens), mask_id)

@@ -46,7 +46,7 @@ def test_apply_spans_by_hand(spans, expected):
 def test_sampled_spans_cover_thirty_percent_of_words_with_poisson_three_lengths():
     rng = np.random.default_rng(0)
     config = NoisingConfig()
-    draws = [sample_spans(1000, rng, config, vocab_size=500) for _ in range(20)]
+    draws = [sample_spans(1000, rng, config, random_tokens=(5, 500)) for _ in range(20)]
     for spans in draws:
         assert sum(s.length for s in spans) == 300
         assert len({s.start for s in spans}) == len(spans)  # distinct starts
@@ -54,14 +54,15 @@ def test_sampled_spans_cover_thirty_percent_of_words_with_poisson_three_lengths(
     lengths = [s.length for spans in draws for s in spans[:-1]]  # the last one is cut to the budget
     assert np.mean(lengths) == pytest.approx(3.0, abs=0.15)
     assert 0.03 < np.mean([length == 0 for length in lengths]) < 0.07  # P(0) = e^-3 = 0.05
-    randomised = [s.random_token is not None for spans in draws for s in spans]
-    assert np.mean(randomised) == pytest.approx(0.1, abs=0.03)
+    randomised = [s.random_token for spans in draws for s in spans if s.random_token is not None]
+    assert len(randomised) / sum(len(spans) for spans in draws) == pytest.approx(0.1, abs=0.03)
+    assert min(randomised) >= 5 and max(randomised) < 500  # never a special token
 
 
 def test_no_words_or_no_budget_gives_no_span():
     rng = np.random.default_rng(0)
-    assert sample_spans(0, rng, NoisingConfig(), vocab_size=10) == []
-    assert sample_spans(3, rng, NoisingConfig(mask_ratio=0.1), vocab_size=10) == []  # round(0.3) = 0
+    assert sample_spans(0, rng, NoisingConfig(), random_tokens=(5, 10)) == []
+    assert sample_spans(3, rng, NoisingConfig(mask_ratio=0.1), random_tokens=(5, 10)) == []  # round(0.3) = 0
 
 
 SENTENCES = [[10, 11, 12], [20, 21], [30, 31, 32, 33]]
@@ -71,7 +72,7 @@ SENTENCE_STARTS = [[True, True, True], [True, True], [True, False, True, True]]
 def test_noise_is_a_function_of_the_generator_seed():
     def noised(seed):
         rng = np.random.default_rng(seed)
-        return noise_sentences(SENTENCES, SENTENCE_STARTS, rng, NoisingConfig(), mask_id=M, vocab_size=40)
+        return noise_sentences(SENTENCES, SENTENCE_STARTS, rng, NoisingConfig(), mask_id=M, random_tokens=(5, 40))
 
     assert noised(7) == noised(7)
     assert len({tuple(noised(seed)) for seed in range(20)}) > 5
@@ -82,7 +83,7 @@ def test_permutation_alone_shuffles_whole_sentences_and_nothing_else():
     orders = set()
     for seed in range(30):
         rng = np.random.default_rng(seed)
-        out = noise_sentences(SENTENCES, SENTENCE_STARTS, rng, config, mask_id=M, vocab_size=40)
+        out = noise_sentences(SENTENCES, SENTENCE_STARTS, rng, config, mask_id=M, random_tokens=(5, 40))
         orders.add(tuple(out))
         assert out in [[t for i in order for t in SENTENCES[i]] for order in itertools.permutations(range(3))]
     assert len(orders) == 6  # all 3! orders occur
@@ -91,7 +92,7 @@ def test_permutation_alone_shuffles_whole_sentences_and_nothing_else():
 def test_no_noise_is_the_identity():
     config = NoisingConfig(mask_ratio=0.0, permute_sentences=0.0)
     rng = np.random.default_rng(0)
-    out = noise_sentences(SENTENCES, SENTENCE_STARTS, rng, config, mask_id=M, vocab_size=40)
+    out = noise_sentences(SENTENCES, SENTENCE_STARTS, rng, config, mask_id=M, random_tokens=(5, 40))
     assert out == [t for s in SENTENCES for t in s]
 
 

@@ -30,6 +30,10 @@ from consum.data.factworld.render import Text, slots
 from consum.data.factworld.sampling import Draw, NamePool
 
 SPLITS = ("train", "validation", "test")
+# Streams of documents for denoising pretraining (``consum.data.pretraining``): keyed by their own
+# names, so no pretraining document is a document of any split, for any seed; drawn from the full
+# name lists (the held-out names included), as BART's corpus covers the names a test set holds.
+PRETRAIN_STREAMS = ("pretrain", "pretrain_validation")
 SIZES = {
     "tiny": {"train": 200, "validation": 50, "test": 50},
     "small": {"train": 3000, "validation": 300, "test": 300},
@@ -102,6 +106,13 @@ def generate_corpus(cfg: FactworldConfig) -> dict[str, list[dict]]:
 def generate_split(cfg: FactworldConfig, split: str) -> list[dict]:
     labels = assign_labels(cfg, split)
     return [generate_example(cfg.seed, split, index, label) for index, label in enumerate(labels)]
+
+
+def generate_pretraining_documents(seed: int, stream: str, n: int) -> list[str]:
+    """The first ``n`` documents of a pretraining stream (texts only: no reference, no labels)."""
+    if stream not in PRETRAIN_STREAMS:
+        raise ValueError(f"factworld pretraining stream {stream!r} is not one of {PRETRAIN_STREAMS}")
+    return [generate_example(seed, stream, index, "consistent")["document"] for index in range(n)]
 
 
 def assign_labels(cfg: FactworldConfig, split: str) -> list[str]:

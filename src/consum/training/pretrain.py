@@ -1,0 +1,112 @@
+"""The ``pretrain`` stage: BART's denoising pretraining (Lewis et al. 2020) for the tiny CPU models.
+
+Real runs start from ``facebook/bart-large``, which copies names exactly and reads its input from the
+first update; a tiny BART trained from random weights does neither. This stage gives the CPU models
+the same kind of start: a byte-level BPE trained on the pretraining corpus (so every name of the
+lexicons is in the vocabulary), then a tiny BART trained to rebuild each document from BART's noise
+of it (sentences shuffled, ~30% of the words removed in Poisson(3) spans, one ``<mask>`` per span).
+The result is a ``save_pretrained`` model + tokenizer in ``<run>/model`` that ``train-mle`` and
+``train-qagen`` load by path, exactly like a hub checkpoint (``model=pretrained``).
+
+It runs on the shared training loop (token-budget batches, checkpoints, resume == uninterrupted
+losses): the objective is MLE of the original text given the noised one. The tokenizer is trained
+once, by the main process, and saved in the run dir before training; a resumed run reloads it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+import numpy as np
+
+from consum.data.noising import NoisingConfig, noise_sentences
+from consum.data.pretraining import fit_sentences, load_corpus, tokenize_sentences
+from consum.io.rundir import RunDir
+from consum.training.common import EncodedPair, close_training_run, open_training_run
+
+TOKENIZER_DIR = "tokenizer"
+
+
+def denoising_pairs(
+    tokenizer, texts: Sequence[str], noising: NoisingConfig, *, seed: int, max_len: int, key_prefix: str
+) -> list[EncodedPair]:
+    """(noised source, original target) pairs, both ``<s> ... </s>`` and at most ``max_len`` tokens.
+
+    The target is the text's leading sentences that fit. The noise of text ``i`` comes from a
+    generator seeded by ``(seed, i)`` alone: it does not depend on batching, processes or a resume.
+    Empty texts are skipped.
+    """
+    bos, eos, mask = tokenizer.bos_token_id, tokenizer.eos_token_id, tokenizer.mask_token_id
+    if mask is None:
+        raise ValueError("the tokenizer has no <mask> token: denoising needs one")
+    random_tokens = (len(tokenizer.all_special_ids), len(tokenizer))  # BART's layout: specials first
+    pairs = []
+    for index, text in enumerate(texts):
+        ids, starts = fit_sentences(*tokenize_sentences(tokenizer, text), max_len - 2)
+        if not ids:
+            continue
+        rng = np.random.default_rng([seed, index])
+        source = noise_sentences(ids, starts, rng, noising, mask_id=mask, random_tokens=random_tokens)
+        target = [t for sentence in ids for t in sentence]
+        pairs.append(EncodedPair(f"{key_prefix}-{index:07d}", [bos, *source, eos], [bos, *target, eos]))
+    return pairs
+
+
+def pretraining_tokenizer(run: RunDir, texts: Sequence[str], accelerator, *, vocab_size: int, min_frequency: int):
+    """The run's BPE: trained on ``texts`` by the main process and saved in the run dir, then loaded
+    by every process (a resumed run loads the saved one)."""
+    from consum.models import load_tokenizer, train_bpe_tokenizer
+
+    path = run.path / TOKENIZER_DIR
+    if accelerator.is_main_process and not (path / "tokenizer.json").exists():
+        tokenizer = train_bpe_tokenizer(texts, vocab_size=vocab_size, min_frequency=min_frequency)
+        tmp = run.path / f".{TOKENIZER_DIR}.tmp"
+        tokenizer.save_pretrained(tmp)
+        tmp.rename(path)
+    accelerator.wait_for_everyone()
+    return load_tokenizer(path)
+
+
+def run(cfg: dict) -> RunDir:
+    from consum.models import build_tiny_bart
+    from consum.training.mle import train
+
+    accelerator, run, logger = open_training_run(cfg)
+    if logger is None:
+        return run
+    train_texts, valid_texts = load_corpus(cfg["corpus"])
+    tiny = dict(cfg["model"]["tiny"])
+    tokenizer = pretraining_tokenizer(run, train_texts, accelerator, vocab_size=tiny.pop("vocab_size"),
+                                      min_frequency=tiny.pop("min_frequency", 2))
+    model = build_tiny_bart(tokenizer, seed=cfg["seed"], **tiny)
+    noising, max_len = NoisingConfig(**cfg["noising"]), cfg["train"]["max_source_len"]
+    train_pairs = denoising_pairs(tokenizer, train_texts, noising, seed=cfg["seed"], max_len=max_len,
+                                  key_prefix="train")
+    valid_pairs = denoising_pairs(tokenizer, valid_texts, noising, seed=cfg["seed"] + 1, max_len=max_len,
+                                  key_prefix="validation")
+    run.stats.update(corpus_stats(train_pairs, valid_pairs, tokenizer))
+    started = time.perf_counter()
+    final, model = train(cfg, run, model, tokenizer, train_pairs, valid_pairs, None, accelerator, logger)
+    run.stats.update({"final_validation": final, "train_seconds": round(time.perf_counter() - started, 1)})
+    close_training_run(accelerator, run, model, tokenizer, logger, format_summary)
+    return run
+
+
+def corpus_stats(train_pairs: Sequence[EncodedPair], valid_pairs: Sequence[EncodedPair], tokenizer) -> dict:
+    masked = sum(p.source_ids.count(tokenizer.mask_token_id) for p in train_pairs)
+    return {
+        "n_train_texts": len(train_pairs),
+        "n_valid_texts": len(valid_pairs),
+        "train_target_tokens": sum(len(p.target_ids) for p in train_pairs),
+        "train_source_tokens": sum(len(p.source_ids) for p in train_pairs),
+        "train_masks": masked,
+        "vocab_size": len(tokenizer),
+    }
+
+
+def format_summary(run: RunDir) -> str:
+    final = run.stats.get("final_validation", {})
+    loss = f"; validation NLL {final['val/nll']:.4f}" if "val/nll" in final else ""
+    return (f"pretrain -> {run.path}/model ({run.stats['steps']} steps, {run.stats['train_seconds']} s, "
+            f"{run.stats['n_train_texts']} texts, vocabulary {run.stats['vocab_size']}){loss}")

@@ -1,0 +1,100 @@
+"""The pretraining corpus: disjoint from every split prepare-data makes, covering the whole lexicons;
+and the denoising pairs built from it."""
+
+import re
+
+import numpy as np
+import pytest
+
+from consum.data.factworld import FactworldConfig, generate_corpus, heldout_names, lexicons
+from consum.data.factworld.generator import PRETRAIN_STREAMS, generate_pretraining_documents
+from consum.data.noising import NoisingConfig
+from consum.data.pretraining import fit_sentences, load_corpus, split_sentences, tokenize_sentences
+from consum.data.schema import DataError
+from consum.models import train_bpe_tokenizer
+from consum.training.pretrain import denoising_pairs
+
+
+@pytest.fixture(scope="module")
+def stream():
+    return generate_pretraining_documents(0, "pretrain", 1500)
+
+
+def test_no_pretraining_document_is_a_document_of_any_split_of_any_seed(stream):
+    for seed in (0, 1):
+        corpus = generate_corpus(FactworldConfig(size="tiny", seed=seed, n_train=1500, n_valid=300, n_test=300))
+        split_documents = {row["document"] for rows in corpus.values() for row in rows}
+        assert not split_documents & set(stream)
+    assert not set(generate_pretraining_documents(0, "pretrain_validation", 300)) & set(stream)
+    assert len(set(stream)) == len(stream)
+
+
+def test_the_stream_covers_every_name_of_the_lexicons_held_out_ones_included(stream):
+    words = set(re.findall(r"[A-Za-z]+", " ".join(stream)))
+    for kind, names in lexicons.HELDOUT_LISTS.items():
+        missing = [name for name in names if not set(name.split()) <= words]
+        assert not missing, (kind, missing)
+    assert set(heldout_names()["surnames"]) <= words  # never in a training document, here in pretraining
+
+
+def test_streams_are_deterministic_and_named():
+    assert generate_pretraining_documents(3, "pretrain", 5) == generate_pretraining_documents(3, "pretrain", 5)
+    assert generate_pretraining_documents(3, "pretrain", 5) != generate_pretraining_documents(4, "pretrain", 5)
+    assert PRETRAIN_STREAMS == ("pretrain", "pretrain_validation")
+    with pytest.raises(ValueError, match="not one of"):
+        generate_pretraining_documents(0, "train", 5)
+
+
+def test_load_corpus_sources(tmp_path):
+    train, valid = load_corpus({"source": "factworld", "seed": 0, "n_train": 4, "n_valid": 2})
+    assert len(train) == 4 and len(valid) == 2
+    path = tmp_path / "texts.jsonl"
+    path.write_text('{"text": "One. Two."}\n{"text": "Three."}\n')
+    train, valid = load_corpus({"source": "files", "field": "text", "train_path": str(path), "validation_path": None})
+    assert train == ["One. Two.", "Three."] and valid == []
+    with pytest.raises(DataError, match="source must be"):
+        load_corpus({"source": "hub"})
+
+
+def test_sentences_split_and_fit():
+    assert split_sentences("Kelso won 3-1. It rained!  Fans sang? ") == ["Kelso won 3-1.", "It rained!", "Fans sang?"]
+    ids, starts = [[1, 2], [3, 4, 5], [6]], [[True, False], [True, True, False], [True]]
+    assert fit_sentences(ids, starts, 5) == ([[1, 2], [3, 4, 5]], [[True, False], [True, True, False]])
+    assert fit_sentences(ids, starts, 1) == ([[1]], [[True]])  # at least part of the first sentence
+
+
+TEXTS = ["Kelso Rovers beat Ashford United 3-1 in Leeds. Maria Lee scored twice. The crowd sang."] * 3
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    return train_bpe_tokenizer(TEXTS * 20, vocab_size=300, min_frequency=1)
+
+
+def test_tokenized_sentences_rebuild_the_text_and_mark_word_starts(tokenizer):
+    ids, starts = tokenize_sentences(tokenizer, TEXTS[0])
+    assert [t for s in ids for t in s] == tokenizer(TEXTS[0], add_special_tokens=False)["input_ids"]
+    assert len(ids) == 3 and starts[1][0] is True and starts[0][0] is False  # " Maria" vs "Kelso"
+    assert sum(sum(s) for s in starts) + 1 == len(TEXTS[0].split())  # every word but the first
+
+
+def test_denoising_pairs_target_the_text_and_noise_the_source(tokenizer):
+    pairs = denoising_pairs(tokenizer, TEXTS, NoisingConfig(), seed=0, max_len=64, key_prefix="train")
+    text_ids = tokenizer(TEXTS[0])["input_ids"]
+    assert [p.key for p in pairs] == ["train-0000000", "train-0000001", "train-0000002"]
+    assert all(p.target_ids == text_ids for p in pairs)
+    mask = tokenizer.mask_token_id
+    for p in pairs:
+        assert p.source_ids[0] == tokenizer.bos_token_id and p.source_ids[-1] == tokenizer.eos_token_id
+        assert mask in p.source_ids and len(p.source_ids) < len(p.target_ids)
+    assert len({tuple(p.source_ids) for p in pairs}) == 3  # each text its own noise
+    again = denoising_pairs(tokenizer, TEXTS, NoisingConfig(), seed=0, max_len=64, key_prefix="train")
+    assert [p.source_ids for p in again] == [p.source_ids for p in pairs]
+
+
+def test_denoising_pairs_respect_max_len_and_skip_empty_texts(tokenizer):
+    pairs = denoising_pairs(tokenizer, [TEXTS[0], ""], NoisingConfig(mask_ratio=0.0, permute_sentences=0.0),
+                            seed=0, max_len=16, key_prefix="t")
+    assert len(pairs) == 1 and len(pairs[0].target_ids) <= 16
+    assert pairs[0].source_ids == pairs[0].target_ids  # no noise: the identity
+    assert np.all(np.array(pairs[0].target_ids[1:-1]) >= 0)
