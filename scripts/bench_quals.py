@@ -101,8 +101,9 @@ class StructuredQAGen(BartForConditionalGeneration):
         self.register_buffer("qa_position_bias", bias.to(self.final_logits_bias.device), persistent=False)
 
     def forward(self, *args, **kwargs):
-        past = kwargs.get("past_key_values")
-        start = past.get_seq_length() if past is not None else 0  # read before the forward extends the cache
+        cache = kwargs.get("cache")
+        # The position of the first new token: read before the forward extends the cache.
+        start = cache.get_seq_length() if cache is not None else 0
         out = super().forward(*args, **kwargs)
         bias = getattr(self, "qa_position_bias", None)
         if bias is not None:

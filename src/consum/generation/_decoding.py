@@ -1,7 +1,8 @@
 """Shared machinery of our decoders: special ids, one encoder pass, an incremental decoder over rows.
 
-Works on any Hugging Face encoder-decoder (``model(encoder_outputs=..., decoder_input_ids=...,
-past_key_values=...)`` with an ``EncoderDecoderCache``) on whatever device the model sits on.
+Works on any Hugging Face encoder-decoder (``model(encoder_outputs=..., decoder_input_ids=..., cache=...)``
+with an ``EncoderDecoderCache``, transformers >= 5.24: ``past_key_values=`` is deprecated there) on whatever
+device the model sits on.
 """
 
 from __future__ import annotations
@@ -161,11 +162,11 @@ class IncrementalDecoder:
             encoder_outputs=BaseModelOutput(last_hidden_state=self._encoder_states),
             attention_mask=self._attention_mask,
             decoder_input_ids=decoder_input_ids,
-            past_key_values=self._cache,
+            cache=self._cache,
             use_cache=True,
             return_dict=True,
         )
-        self._cache = outputs.past_key_values
+        self._cache = outputs.cache
         return outputs.logits
 
     @staticmethod

@@ -50,6 +50,7 @@ from transformers.modeling_outputs import BaseModelOutput
 from consum.generation._decoding import (
     Hypothesis,
     IncrementalDecoder,
+    SpecialTokens,
     encode,
     eval_mode,
     mask_special,
@@ -108,128 +109,232 @@ def diverse_beam_search(
     beam its own decoder row: same results, for benchmarking only.
     """
     special = special_tokens(model)
-    num_sources = input_ids.shape[0]
-    groups, group_size = config.num_groups, config.group_size
-    width = 2 * group_size  # candidates per group and step, as in fairseq
-    penalised = config.diversity_strength > 0 and groups > 1
-    # Unpenalised candidates per group: the first try (checked), and the count that is always enough.
-    provable = width + width * group_size * (groups - 1) if penalised else width
-    shortlist = min(SHORTLIST_PER_CANDIDATE * width, provable) if penalised else width
-
+    plan = _SearchPlan.of(config, special, drop_finished=drop_finished, share_prefixes=share_prefixes)
     with eval_mode(model), torch.inference_mode():
         if encoder_outputs is None:
             encoder_outputs = encode(model, input_ids, attention_mask)
         decoder = IncrementalDecoder(model, encoder_outputs, attention_mask, special)
         device = encoder_outputs.last_hidden_state.device
-        # Flat group id = source * groups + group.
-        num_group_ids = num_sources * groups
-        history = _History.empty(num_group_ids, group_size, config.max_len + 1, device)
-        finished_count = torch.zeros(num_group_ids, dtype=torch.long, device=device)
-        group_active = torch.ones(num_group_ids, dtype=torch.bool, device=device)
-        decoded_groups = torch.arange(num_group_ids, device=device)  # group ids whose beams the decoder runs
-        # The decoder row of each beam (-1: not decoded). The first step runs one row per source.
-        beam_rows = (decoded_groups // groups)[:, None].repeat(1, group_size)
-        # Penalised score of each beam; at the first step only the first beam of each group expands
-        # (all beams are the decoder start; fairseq does the same).
-        cumulative = torch.zeros(num_group_ids, group_size, device=device)
-        cumulative[:, 1:] = -torch.inf
-        row_tokens = None  # the last token of each decoder row
-        hypotheses: list[list[Hypothesis]] = [[] for _ in range(num_sources)]
-
+        state = _BeamState.start(input_ids.shape[0], plan, config.max_len + 1, device)
         for step in range(config.max_len + 1):
-            log_probs = decoder.first_step() if step == 0 else decoder.step(row_tokens)
+            log_probs = decoder.first_step() if step == 0 else decoder.step(state.row_tokens)
             mask_special(log_probs, step, special, min_len=config.min_len, max_len=config.max_len)
-            vocab = log_probs.shape[-1]
-            candidates, bound = _scatter_groups(
-                _top_continuations(
-                    log_probs, beam_rows[decoded_groups], cumulative[decoded_groups], shortlist
-                ),
-                decoded_groups,
-                num_group_ids,
-                special.pad,
-            )
-            if penalised:
-                chosen, penalty, exact = _hamming_select(
-                    candidates, bound, group_active, num_sources, config.diversity_strength, width, vocab
-                )
-                selected = _select(candidates, chosen, penalty)
-                redo = (~exact).nonzero().squeeze(1)
-                if len(redo):  # rare: a group's penalised top-`width` may lie outside its shortlist
-                    _redo_sources(
-                        selected,
-                        redo,
-                        log_probs,
-                        beam_rows,
-                        cumulative,
-                        group_active,
-                        groups,
-                        provable,
-                        special.pad,
-                        config.diversity_strength,
-                        width,
-                    )
-            else:  # top-k output is sorted: the first `width` shortlisted are the candidates
-                selected = tuple(c[:, :width] for c in candidates) + (
-                    candidates[0].new_zeros(num_group_ids, width),
-                )
-            sel_scores, sel_raw, sel_tokens, sel_beams, penalty = selected
-            sel_penalised = sel_raw - penalty
-            is_eos = sel_tokens == special.eos
-
-            # Finalise eos among each live group's first group_size candidates, best first, up to what it lacks.
-            eos_in_top = (
-                is_eos[:, :group_size] & sel_scores[:, :group_size].isfinite() & group_active[:, None]
-            )
-            finalise = eos_in_top & (eos_in_top.cumsum(1) <= (group_size - finished_count)[:, None])
-            group_ids, ranks = finalise.nonzero(as_tuple=True)
-            if len(group_ids):
-                tokens, raw_lps, penalised_lps = history.extended(
-                    group_ids,
-                    sel_beams[group_ids, ranks],
-                    step,
-                    sel_tokens[group_ids, ranks],
-                    sel_raw[group_ids, ranks],
-                    sel_penalised[group_ids, ranks],
-                )
-                norm_scores = sel_scores[group_ids, ranks] / (step + 1) ** config.lenpen
-                _collect(hypotheses, groups, group_ids, tokens, raw_lps, penalised_lps, norm_scores)
-                finished_count += finalise.sum(1)
-                group_active = finished_count < group_size
-                if not bool(group_active.any()):
-                    break
-
-            # The next beams: the best group_size non-eos candidates (eos ones are pushed to the back).
-            order = (is_eos.long() * width + torch.arange(width, device=device)).argsort(1)[:, :group_size]
-            next_beams = sel_beams.gather(1, order)
-            last_tokens = sel_tokens.gather(1, order)
-            cumulative = sel_scores.gather(1, order)
-            if group_size > 1:
-                history.follow(next_beams)
-            history.write(step, last_tokens, sel_raw.gather(1, order), sel_penalised.gather(1, order))
-
-            next_groups = group_active.nonzero().squeeze(1) if drop_finished else decoded_groups
-            parents = beam_rows.gather(1, next_beams)[next_groups]  # the decoder row each next beam continues
-            tokens = last_tokens[next_groups]
-            if share_prefixes:
-                # Beams with the same source and prefix (same parent row, same token) share one decoder row:
-                # their decoder states are equal (hypotheses of one source share prefixes a lot).
-                keys, rows = torch.unique(parents * vocab + tokens, return_inverse=True)
-                parent_rows, row_tokens = keys // vocab, keys % vocab
-            else:
-                parent_rows, row_tokens = parents.reshape(-1), tokens.reshape(-1)
-                rows = torch.arange(len(parent_rows), device=device).view(-1, group_size)
-            beam_rows = torch.full_like(beam_rows, -1)
-            beam_rows[next_groups] = rows
+            selected = _select_candidates(log_probs, state, plan)
+            is_eos = selected.tokens == plan.eos
+            if _finalise(selected, is_eos, step, state, plan):
+                break
+            next_beams, last_tokens = _next_beams(selected, is_eos, step, state, plan)
+            parent_rows = _next_decoder_rows(next_beams, last_tokens, state, plan, log_probs.shape[-1])
             if len(parent_rows) != decoder.num_rows or not torch.equal(
                 parent_rows, torch.arange(len(parent_rows), device=device)
             ):  # rows are copied only when they change (never with one beam per group and no sharing)
                 decoder.select_rows(parent_rows)
-            decoded_groups = next_groups
 
-    incomplete = [i for i, found in enumerate(hypotheses) if len(found) != config.num_beams]
+    incomplete = [i for i, found in enumerate(state.hypotheses) if len(found) != config.num_beams]
     if incomplete:
         raise RuntimeError(f"sources {incomplete[:5]} ended with fewer than {config.num_beams} hypotheses")
-    return [sorted(found, key=lambda h: -h.score) for found in hypotheses]
+    return [sorted(found, key=lambda h: -h.score) for found in state.hypotheses]
+
+
+@dataclass(frozen=True)
+class _SearchPlan:
+    """What every step of one search needs to know besides its state: sizes, λ, special ids, options."""
+
+    groups: int  # groups per source
+    group_size: int  # beams per group
+    width: int  # candidates per group and step: 2·group_size, as in fairseq
+    strength: float  # λ of the Hamming penalty; 0 when none applies (λ = 0 or a single group)
+    shortlist: int  # unpenalised candidates per group at the first try (checked)
+    provable: int  # unpenalised candidates per group that are always enough
+    eos: int
+    pad: int  # the token of a candidate slot of a group that was not decoded
+    lenpen: float
+    drop_finished: bool
+    share_prefixes: bool
+
+    @classmethod
+    def of(
+        cls, config: DiverseBeamConfig, special: SpecialTokens, *, drop_finished: bool, share_prefixes: bool
+    ) -> _SearchPlan:
+        groups, group_size = config.num_groups, config.group_size
+        width = 2 * group_size
+        penalised = config.diversity_strength > 0 and groups > 1
+        # Group g can penalise at most width·group_size·g (beam, token) pairs (see the module docstring).
+        provable = width + width * group_size * (groups - 1) if penalised else width
+        return cls(
+            groups=groups,
+            group_size=group_size,
+            width=width,
+            strength=config.diversity_strength if penalised else 0.0,
+            shortlist=min(SHORTLIST_PER_CANDIDATE * width, provable) if penalised else width,
+            provable=provable,
+            eos=special.eos,
+            pad=special.pad,
+            lenpen=config.lenpen,
+            drop_finished=drop_finished,
+            share_prefixes=share_prefixes,
+        )
+
+
+@dataclass
+class _BeamState:
+    """Every group of every source between two steps; tensors indexed by group id = source·groups + group."""
+
+    history: _History
+    cumulative: torch.Tensor  # (group ids, group_size): each beam's penalised score so far
+    beam_rows: torch.Tensor  # (group ids, group_size): the decoder row of each beam, -1 when not decoded
+    decoded_groups: torch.Tensor  # the group ids whose beams the decoder runs
+    row_tokens: torch.Tensor | None  # the last token of each decoder row; None before the first step
+    finished_count: torch.Tensor  # (group ids,): hypotheses found so far
+    group_active: torch.Tensor  # (group ids,): finished_count < group_size
+    hypotheses: list[list[Hypothesis]]  # per source, in the order found
+
+    @classmethod
+    def start(cls, num_sources: int, plan: _SearchPlan, max_tokens: int, device: torch.device) -> _BeamState:
+        num_group_ids = num_sources * plan.groups
+        decoded_groups = torch.arange(num_group_ids, device=device)
+        # Penalised score of each beam; at the first step only the first beam of each group expands
+        # (all beams are the decoder start; fairseq does the same).
+        cumulative = torch.zeros(num_group_ids, plan.group_size, device=device)
+        cumulative[:, 1:] = -torch.inf
+        return cls(
+            history=_History.empty(num_group_ids, plan.group_size, max_tokens, device),
+            cumulative=cumulative,
+            # The first step runs one decoder row per source.
+            beam_rows=(decoded_groups // plan.groups)[:, None].repeat(1, plan.group_size),
+            decoded_groups=decoded_groups,
+            row_tokens=None,
+            finished_count=torch.zeros(num_group_ids, dtype=torch.long, device=device),
+            group_active=torch.ones(num_group_ids, dtype=torch.bool, device=device),
+            hypotheses=[[] for _ in range(num_sources)],
+        )
+
+
+@dataclass
+class _Candidates:
+    """(beam, token) continuations of every group id, best first; each field (group ids, count)."""
+
+    scores: torch.Tensor  # the beam's cumulative score + the token's log-prob (penalised once selected)
+    raw: torch.Tensor  # the token's raw log-prob
+    tokens: torch.Tensor
+    beams: torch.Tensor  # the beam of its group that the token continues
+    penalised: torch.Tensor | None = None  # raw − λ·c(token); None before the Hamming selection
+
+    def take(self, positions: torch.Tensor, penalty: torch.Tensor) -> _Candidates:
+        """The candidates at ``positions`` (per group id), scores and log-probs lowered by ``penalty``."""
+        raw = self.raw.gather(1, positions)
+        return _Candidates(
+            self.scores.gather(1, positions) - penalty,
+            raw,
+            self.tokens.gather(1, positions),
+            self.beams.gather(1, positions),
+            raw - penalty,
+        )
+
+    def replace_groups(self, group_ids: torch.Tensor, other: _Candidates) -> None:
+        """In place, the rows of ``group_ids`` become ``other``'s."""
+        for name in ("scores", "raw", "tokens", "beams", "penalised"):
+            getattr(self, name)[group_ids] = getattr(other, name)
+
+
+@dataclass
+class _Shortlist:
+    """Each group's best unpenalised candidates and a bound on those left out."""
+
+    candidates: _Candidates
+    bound: torch.Tensor  # (group ids,): ≥ the score of every continuation left out; −inf when none is
+
+
+def _select_candidates(log_probs: torch.Tensor, state: _BeamState, plan: _SearchPlan) -> _Candidates:
+    """Each group id's `width` candidates of this step, penalised, best first (−inf: group not decoded)."""
+    groups = state.decoded_groups
+    shortlist = _scatter_groups(
+        _top_continuations(log_probs, state.beam_rows[groups], state.cumulative[groups], plan.shortlist),
+        groups,
+        len(state.group_active),
+        plan.pad,
+    )
+    candidates = shortlist.candidates
+    if plan.strength == 0:  # top-k output is sorted: the first `width` shortlisted are the candidates
+        width = plan.width
+        raw = candidates.raw[:, :width]
+        return _Candidates(
+            candidates.scores[:, :width],
+            raw,
+            candidates.tokens[:, :width],
+            candidates.beams[:, :width],
+            penalised=raw,
+        )
+    chosen, penalty, exact = _hamming_select(shortlist, state.group_active, plan, log_probs.shape[1])
+    selected = candidates.take(chosen, penalty)
+    redo = (~exact).nonzero().squeeze(1)
+    if len(redo):  # rare: a group's penalised top-`width` may lie outside its shortlist
+        _redo_sources(selected, redo, log_probs, state, plan)
+    return selected
+
+
+def _finalise(
+    selected: _Candidates, is_eos: torch.Tensor, step: int, state: _BeamState, plan: _SearchPlan
+) -> bool:
+    """Finish eos among each live group's first group_size candidates, best first, up to what it lacks.
+
+    Returns whether every group of every source has finished.
+    """
+    size = plan.group_size
+    eos_in_top = is_eos[:, :size] & selected.scores[:, :size].isfinite() & state.group_active[:, None]
+    finalise = eos_in_top & (eos_in_top.cumsum(1) <= (size - state.finished_count)[:, None])
+    group_ids, ranks = finalise.nonzero(as_tuple=True)
+    if not len(group_ids):
+        return False
+    finished = state.history.finished(selected, group_ids, ranks, step)
+    scores = selected.scores[group_ids, ranks] / (step + 1) ** plan.lenpen
+    _collect(state.hypotheses, plan.groups, group_ids, finished, scores)
+    state.finished_count += finalise.sum(1)
+    state.group_active = state.finished_count < size
+    return not bool(state.group_active.any())
+
+
+def _next_beams(
+    selected: _Candidates, is_eos: torch.Tensor, step: int, state: _BeamState, plan: _SearchPlan
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """In place, each group's next beams: its best group_size non-eos candidates (eos ones go to the back).
+
+    Returns the beam each next beam continues and its last token, both (group ids, group_size).
+    """
+    width = plan.width
+    order = (is_eos.long() * width + torch.arange(width, device=is_eos.device)).argsort(1)
+    order = order[:, : plan.group_size]
+    next_beams = selected.beams.gather(1, order)
+    last_tokens = selected.tokens.gather(1, order)
+    state.cumulative = selected.scores.gather(1, order)
+    if plan.group_size > 1:
+        state.history.follow(next_beams)
+    state.history.write(step, last_tokens, selected.raw.gather(1, order), selected.penalised.gather(1, order))
+    return next_beams, last_tokens
+
+
+def _next_decoder_rows(
+    next_beams: torch.Tensor, last_tokens: torch.Tensor, state: _BeamState, plan: _SearchPlan, vocab: int
+) -> torch.Tensor:
+    """In place, the decoder row of each next beam and the token each row reads next.
+
+    Returns the current decoder row that each next decoder row continues.
+    """
+    next_groups = state.group_active.nonzero().squeeze(1) if plan.drop_finished else state.decoded_groups
+    parents = state.beam_rows.gather(1, next_beams)[next_groups]  # the decoder row each next beam continues
+    tokens = last_tokens[next_groups]
+    if plan.share_prefixes:
+        # Beams with the same source and prefix (same parent row, same token) share one decoder row:
+        # their decoder states are equal (hypotheses of one source share prefixes a lot).
+        keys, rows = torch.unique(parents * vocab + tokens, return_inverse=True)
+        parent_rows, state.row_tokens = keys // vocab, keys % vocab
+    else:
+        parent_rows, state.row_tokens = parents.reshape(-1), tokens.reshape(-1)
+        rows = torch.arange(len(parent_rows), device=parents.device).view(-1, plan.group_size)
+    state.beam_rows = torch.full_like(state.beam_rows, -1)
+    state.beam_rows[next_groups] = rows
+    state.decoded_groups = next_groups
+    return parent_rows
 
 
 @dataclass
@@ -259,22 +364,32 @@ class _History:
     def write(self, step: int, tokens: torch.Tensor, raw: torch.Tensor, penalised: torch.Tensor) -> None:
         self.tokens[:, :, step], self.raw[:, :, step], self.penalised[:, :, step] = tokens, raw, penalised
 
-    def extended(self, group_ids, beams, step, tokens, raw, penalised) -> tuple[torch.Tensor, ...]:
-        """The first ``step`` entries of beams (group_ids, beams), each followed by one more entry."""
-        return tuple(
-            torch.cat([past[group_ids, beams, :step], last[:, None]], dim=1)
-            for past, last in ((self.tokens, tokens), (self.raw, raw), (self.penalised, penalised))
+    def finished(
+        self, selected: _Candidates, group_ids: torch.Tensor, ranks: torch.Tensor, step: int
+    ) -> _History:
+        """The whole sequences of candidates (``group_ids``, ``ranks``) of ``selected``: the first ``step``
+        entries of the beam each continues, then its own entry; (len(group_ids), step + 1)."""
+        beams = selected.beams[group_ids, ranks]
+        return _History(
+            *(
+                torch.cat([past[group_ids, beams, :step], last[group_ids, ranks][:, None]], dim=1)
+                for past, last in (
+                    (self.tokens, selected.tokens),
+                    (self.raw, selected.raw),
+                    (self.penalised, selected.penalised),
+                )
+            )
         )
 
 
 def _top_continuations(
     log_probs: torch.Tensor, beam_rows: torch.Tensor, cumulative: torch.Tensor, count: int
-) -> tuple[tuple[torch.Tensor, ...], torch.Tensor]:
+) -> _Shortlist:
     """The ``count`` best (beam, token) continuations of each group, unpenalised.
 
     log_probs (decoder rows, vocab); beam_rows and cumulative (groups, beams): each beam's decoder row and
-    score. Returns (cumulative scores, raw token log-probs, tokens, beam indices), each (groups, count), best
-    first, and per group a bound on the score of every continuation left out (−inf when none is).
+    score. Returns each group's candidates (count of them, best first) and a bound on the score of every
+    continuation left out (−inf when none is).
     """
     vocab = log_probs.shape[1]
     num, beams = beam_rows.shape
@@ -292,47 +407,44 @@ def _top_continuations(
         raw, tokens = raw.view(num, -1).gather(1, flat), tokens.view(num, -1).gather(1, flat)
         beam_ids = flat // per_row
     bound = scores[:, -1] if count < beams * vocab else torch.full_like(scores[:, 0], -torch.inf)
-    return (scores, raw, tokens, beam_ids), bound
+    return _Shortlist(_Candidates(scores, raw, tokens, beam_ids), bound)
 
 
 def _scatter_groups(
-    live: tuple[tuple[torch.Tensor, ...], torch.Tensor], group_ids: torch.Tensor, num_group_ids: int, pad: int
-) -> tuple[tuple[torch.Tensor, ...], torch.Tensor]:
+    shortlist: _Shortlist, group_ids: torch.Tensor, num_group_ids: int, pad: int
+) -> _Shortlist:
     """Spread the decoded groups' candidates over all group ids; groups not decoded get −inf scores."""
-    (scores, raw, cand_tokens, cand_beams), bound = live
-    count = scores.shape[1]
-    out_scores = scores.new_full((num_group_ids, count), -torch.inf)
-    out_raw = raw.new_full((num_group_ids, count), -torch.inf)
-    out_tokens = cand_tokens.new_full((num_group_ids, count), pad)
-    out_beams = cand_beams.new_zeros((num_group_ids, count))
-    out_bound = bound.new_full((num_group_ids,), -torch.inf)
-    out_scores[group_ids], out_raw[group_ids] = scores, raw
-    out_tokens[group_ids], out_beams[group_ids], out_bound[group_ids] = cand_tokens, cand_beams, bound
-    return (out_scores, out_raw, out_tokens, out_beams), out_bound
+    live = shortlist.candidates
+    count = live.scores.shape[1]
+    out = _Candidates(
+        live.scores.new_full((num_group_ids, count), -torch.inf),
+        live.raw.new_full((num_group_ids, count), -torch.inf),
+        live.tokens.new_full((num_group_ids, count), pad),
+        live.beams.new_zeros((num_group_ids, count)),
+    )
+    out_bound = shortlist.bound.new_full((num_group_ids,), -torch.inf)
+    out.scores[group_ids], out.raw[group_ids] = live.scores, live.raw
+    out.tokens[group_ids], out.beams[group_ids] = live.tokens, live.beams
+    out_bound[group_ids] = shortlist.bound
+    return _Shortlist(out, out_bound)
 
 
 def _hamming_select(
-    candidates: tuple[torch.Tensor, ...],
-    bound: torch.Tensor,
-    contributes: torch.Tensor,
-    num_sources: int,
-    strength: float,
-    width: int,
-    vocab: int,
+    shortlist: _Shortlist, contributes: torch.Tensor, plan: _SearchPlan, vocab: int
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """fairseq 0.9's Hamming diversity over shortlisted candidates, all sources at once, groups in order.
 
-    candidates (as from ``_scatter_groups``: group ids source-major, shortlists sorted best first), bound
-    (group ids,) on the unpenalised score of every candidate not shortlisted; contributes (group ids,)
+    shortlist: as from ``_scatter_groups`` (group ids source-major, candidates sorted best first, and per
+    group a bound on the unpenalised score of every candidate not shortlisted); contributes (group ids,)
     says which groups are still live. Returns the positions of each group's penalised top-`width` in its
     shortlist, best first, and the penalty λ·c(v) each received, both (group ids, width); and per source
     whether that selection is provably the one over the full vocabulary: every live group's width-th
     penalised score is at least its bound (the penalty only lowers scores).
     """
-    scores, _, cand_tokens, _ = candidates
-    groups = len(contributes) // num_sources
-    scores = scores.view(num_sources, groups, -1).unbind(1)
-    cand_tokens = cand_tokens.view(num_sources, groups, -1).unbind(1)
+    groups, width, strength = plan.groups, plan.width, plan.strength
+    num_sources = len(contributes) // groups
+    scores = shortlist.candidates.scores.view(num_sources, groups, -1).unbind(1)
+    cand_tokens = shortlist.candidates.tokens.view(num_sources, groups, -1).unbind(1)
     contributes = contributes.view(num_sources, groups)
     weights = contributes.to(scores[0].dtype)[:, :, None].expand(-1, -1, width).unbind(1)
     counts = scores[0].new_zeros(num_sources, vocab)  # c(v): v among the candidates of earlier groups
@@ -346,58 +458,45 @@ def _hamming_select(
         top_scores, top = (scores[group] - penalty).topk(width, dim=1)
         chosen[:, group], worst[:, group] = top, top_scores[:, -1]
         counts.scatter_add_(1, group_tokens.gather(1, top), weights[group])
-    exact = ((worst >= bound.view(num_sources, groups)) | ~contributes).all(1)
+    exact = ((worst >= shortlist.bound.view(num_sources, groups)) | ~contributes).all(1)
     chosen = chosen.view(-1, width)
     return chosen, penalties.view(len(chosen), -1).gather(1, chosen), exact
 
 
-def _select(
-    candidates: tuple[torch.Tensor, ...], chosen: torch.Tensor, penalty: torch.Tensor
-) -> tuple[torch.Tensor, ...]:
-    """The chosen candidates: penalised scores, raw log-probs, tokens, beams and penalties."""
-    scores, raw, cand_tokens, cand_beams = candidates
-    return (
-        scores.gather(1, chosen) - penalty,
-        raw.gather(1, chosen),
-        cand_tokens.gather(1, chosen),
-        cand_beams.gather(1, chosen),
-        penalty,
-    )
-
-
 def _redo_sources(
-    selected, sources, log_probs, beam_rows, cumulative, group_active, groups, count, pad, strength, width
+    selected: _Candidates,
+    sources: torch.Tensor,
+    log_probs: torch.Tensor,
+    state: _BeamState,
+    plan: _SearchPlan,
 ) -> None:
-    """In place, the selection of every group of ``sources`` redone over ``count`` (provably enough) candidates."""
-    group_ids = (sources[:, None] * groups + torch.arange(groups, device=sources.device)).view(-1)
-    decoded = beam_rows[group_ids, 0] >= 0
-    live = _top_continuations(log_probs, beam_rows[group_ids[decoded]], cumulative[group_ids[decoded]], count)
-    candidates, bound = _scatter_groups(live, decoded.nonzero().squeeze(1), len(group_ids), pad)
-    chosen, penalty, _ = _hamming_select(
-        candidates,
-        bound.fill_(-torch.inf),
-        group_active[group_ids],
-        len(sources),
-        strength,
-        width,
-        log_probs.shape[1],
+    """In place, the selection of every group of ``sources`` redone over ``plan.provable`` candidates."""
+    group_ids = (sources[:, None] * plan.groups + torch.arange(plan.groups, device=sources.device)).view(-1)
+    decoded = state.beam_rows[group_ids, 0] >= 0
+    live = _top_continuations(
+        log_probs, state.beam_rows[group_ids[decoded]], state.cumulative[group_ids[decoded]], plan.provable
     )
-    for field, redone in zip(selected, _select(candidates, chosen, penalty), strict=True):
-        field[group_ids] = redone
+    shortlist = _scatter_groups(live, decoded.nonzero().squeeze(1), len(group_ids), plan.pad)
+    shortlist.bound.fill_(-torch.inf)  # provably long enough: nothing to check
+    chosen, penalty, _ = _hamming_select(shortlist, state.group_active[group_ids], plan, log_probs.shape[1])
+    selected.replace_groups(group_ids, shortlist.candidates.take(chosen, penalty))
 
 
 def _collect(
     hypotheses: list[list[Hypothesis]],
     groups: int,
     group_ids: torch.Tensor,
-    tokens: torch.Tensor,
-    raw: torch.Tensor,
-    penalised: torch.Tensor,
+    finished: _History,
     scores: torch.Tensor,
 ) -> None:
     """Append finished hypotheses (one device-to-host copy per field) to their sources' lists."""
     for group_id, toks, raw_lp, pen_lp, score in zip(
-        group_ids.tolist(), tokens.tolist(), raw.tolist(), penalised.tolist(), scores.tolist(), strict=True
+        group_ids.tolist(),
+        finished.tokens.tolist(),
+        finished.raw.tolist(),
+        finished.penalised.tolist(),
+        scores.tolist(),
+        strict=True,
     ):
         hypotheses[group_id // groups].append(
             Hypothesis(

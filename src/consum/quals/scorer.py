@@ -14,6 +14,7 @@ by content hash; batches are length-sorted with token budgets; CUDA OOM halves t
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import logging
 from collections.abc import Callable, Sequence
@@ -133,21 +134,52 @@ def plan_score_batches(todo: Sequence[int], pairs: Sequence[tuple[int, list[int]
     return batches
 
 
-def with_oom_backoff(run_batch: Callable[[list], None], items: list, batch_size: int, what: str) -> None:
-    """Run ``items`` in batches; on CUDA out-of-memory halve the batch size and retry (logged)."""
-    start = 0
-    while start < len(items):
-        batch = items[start : start + batch_size]
-        try:
-            run_batch(batch)
-        except torch.cuda.OutOfMemoryError:
-            if batch_size == 1:
-                raise
-            torch.cuda.empty_cache()
-            batch_size = max(1, batch_size // 2)
-            log.warning("CUDA out of memory in %s: retrying with batch size %d", what, batch_size)
-            continue
-        start += len(batch)
+def pair_batches(
+    todo: Sequence[int], budget: int, *, pairs: Sequence[tuple[int, list[int]]], doc_lengths: Sequence[int]
+) -> list[list[int]]:
+    """``plan_score_batches`` as lists of pair indices, a document's pairs next to each other."""
+    # Planned from index order whatever order ``todo`` comes in: the same batches on every retry.
+    batches = plan_score_batches(sorted(todo), pairs, doc_lengths, budget)
+    return [[p for _, unit_pairs, _ in batch for p in unit_pairs] for batch in batches]
+
+
+def fixed_size_batches(items: list, size: int) -> list[list]:
+    """Consecutive runs of ``size`` items (the last may be shorter)."""
+    return [items[start : start + size] for start in range(0, len(items), size)]
+
+
+def with_oom_backoff(
+    run_batch: Callable[[list], None],
+    items: Sequence,
+    size: int,
+    what: str,
+    *,
+    plan: Callable[[list, int], list[list]] = fixed_size_batches,
+    min_size: int = 1,
+    size_label: str = "batch size",  # how the log names `size`
+) -> None:
+    """Run ``items`` in the batches ``plan(items, size)`` makes; on CUDA out-of-memory halve ``size``,
+    re-plan the items not yet run and go on (logged). Out of memory at ``size <= min_size`` is raised.
+
+    ``size`` means what ``plan`` makes of it: items per batch (the default), a token budget, ...
+    QA generation and document scoring share this one mechanism.
+    """
+    remaining = list(items)
+    while remaining:
+        batches = plan(remaining, size)
+        for index, batch in enumerate(batches):
+            try:
+                run_batch(batch)
+            except torch.cuda.OutOfMemoryError:
+                if size <= min_size:
+                    raise
+                torch.cuda.empty_cache()
+                size //= 2
+                log.warning("CUDA out of memory in %s: retrying with %s %d", what, size_label, size)
+                remaining = [item for rest in batches[index:] for item in rest]
+                break
+        else:
+            remaining = []
 
 
 class QualsScorer:
@@ -225,7 +257,9 @@ class QualsScorer:
 
     # ---- document-conditioned scoring ---------------------------------------------------------
 
-    def doc_logprobs(self, documents: Sequence[str], pairs: Sequence[tuple[int, list[int]]]) -> tuple[list[list[float]], list[bool]]:
+    def doc_logprobs(
+        self, documents: Sequence[str], pairs: Sequence[tuple[int, list[int]]]
+    ) -> tuple[list[list[float]], list[bool]]:
         """Teacher-forced log p(QA tokens | document) for (document index, tokens) pairs.
 
         Each document is encoded once (also when its QA rows fill several consecutive batches) and its
@@ -236,55 +270,17 @@ class QualsScorer:
         full = self.tokenizer(list(documents))["input_ids"]
         truncated = [len(ids) > max_len for ids in full]
         encoded = [ids if len(ids) <= max_len else [*ids[: max_len - 1], ids[-1]] for ids in full]
-        results: list[list[float] | None] = [None] * len(pairs)
-        last_states: dict[int, torch.Tensor] = {}  # encoder states (tokens, d_model) of the last batch's documents
-
-        def run_batch(batch_units: list) -> None:
-            docs = list(dict.fromkeys(d for d, _, _ in batch_units))
-            position = {d: i for i, d in enumerate(docs)}
-            rows = [(position[d], p) for d, ps, _ in batch_units for p in ps]
-            row_doc = torch.tensor([r[0] for r in rows], device=self.device)
-            targets = [pairs[p][1] for _, p in rows]
-            width = max(map(len, targets))
-            target_ids = torch.full((len(rows), width), self.tokenizer.pad_token_id, dtype=torch.long)
-            target_mask = torch.zeros((len(rows), width), dtype=torch.long)
-            for r, t in enumerate(targets):
-                target_ids[r, : len(t)] = torch.tensor(t)
-                target_mask[r, : len(t)] = 1
-            with self._autocast(), torch.inference_mode():
-                fresh = [d for d in docs if d not in last_states]
-                states = dict((d, last_states[d]) for d in docs if d in last_states)
-                if fresh:
-                    src = self.tokenizer.pad({"input_ids": [encoded[d] for d in fresh]}, return_tensors="pt").to(self.device)
-                    out = encode(self.model, src["input_ids"], src["attention_mask"]).last_hidden_state
-                    states.update((d, out[i][src["attention_mask"][i].bool()]) for i, d in enumerate(fresh))
-                last_states.clear()
-                last_states.update(states)
-                lengths = torch.tensor([len(encoded[d]) for d in docs], device=self.device)
-                doc_states = torch.nn.utils.rnn.pad_sequence([states[d] for d in docs], batch_first=True)
-                doc_mask = (torch.arange(doc_states.shape[1], device=self.device) < lengths[:, None]).long()
-                # the document's cross-attention keys and values are projected once, copied to its QA rows
-                lp = teacher_forced_logprobs(self.model, None, doc_mask, target_ids, target_mask,
-                                             encoder_outputs=BaseModelOutput(last_hidden_state=doc_states),
-                                             source_rows=row_doc)
-            for r, (_, p) in enumerate(rows):
-                results[p] = lp[r, : len(targets[r])].tolist()
-
-        budget = self.config.score_batch_tokens
-        while True:
-            todo = [p for p, r in enumerate(results) if r is None]
-            if not todo:
-                break
-            try:
-                for batch in plan_score_batches(todo, pairs, [len(e) for e in encoded], budget):
-                    run_batch(batch)
-            except torch.cuda.OutOfMemoryError:
-                if budget <= 64:
-                    raise
-                torch.cuda.empty_cache()
-                budget //= 2
-                log.warning("CUDA out of memory in QUALS scoring: retrying with a budget of %d tokens", budget)
-        return results, truncated
+        scoring = _DocumentScoring(self, encoded, pairs)
+        with_oom_backoff(
+            scoring.run_batch,
+            range(len(pairs)),
+            self.config.score_batch_tokens,
+            "QUALS scoring",
+            plan=functools.partial(pair_batches, pairs=pairs, doc_lengths=[len(e) for e in encoded]),
+            min_size=64,
+            size_label="a token budget of",
+        )
+        return scoring.logprobs, truncated
 
     # ---- the whole metric ---------------------------------------------------------------------
 
@@ -334,3 +330,63 @@ def validate_inputs(documents: Sequence, summaries: Sequence) -> None:
             raise TypeError(f"row {row}: summary must be a string, got {type(s).__name__}")
         if not d.strip():
             raise ValueError(f"row {row}: empty document (QUALS needs a source to score against)")
+
+
+class _DocumentScoring:
+    """``QualsScorer.doc_logprobs`` one batch of pair indices at a time, into ``logprobs``.
+
+    The encoder states of the last batch's documents are kept, so a document whose pairs fill several
+    consecutive batches is encoded once.
+    """
+
+    def __init__(
+        self, scorer: QualsScorer, documents: list[list[int]], pairs: Sequence[tuple[int, list[int]]]
+    ):
+        self.scorer = scorer
+        self.documents = documents  # token ids, already cut to the encoder's length
+        self.pairs = pairs
+        self.logprobs: list[list[float] | None] = [None] * len(pairs)
+        self._last_states: dict[int, torch.Tensor] = {}  # document -> encoder states (tokens, d_model)
+
+    def run_batch(self, batch: list[int]) -> None:
+        scorer = self.scorer
+        docs = list(dict.fromkeys(self.pairs[p][0] for p in batch))
+        position = {d: i for i, d in enumerate(docs)}
+        row_doc = torch.tensor([position[self.pairs[p][0]] for p in batch], device=scorer.device)
+        targets = [self.pairs[p][1] for p in batch]
+        target_ids, target_mask = right_padded(targets, scorer.tokenizer.pad_token_id)
+        with scorer._autocast(), torch.inference_mode():
+            doc_states, doc_mask = self._encoder_states(docs)
+            # the document's cross-attention keys and values are projected once, copied to its QA rows
+            lp = teacher_forced_logprobs(scorer.model, None, doc_mask, target_ids, target_mask,
+                                         encoder_outputs=BaseModelOutput(last_hidden_state=doc_states),
+                                         source_rows=row_doc)
+        for row, (p, target) in enumerate(zip(batch, targets)):
+            self.logprobs[p] = lp[row, : len(target)].tolist()
+
+    def _encoder_states(self, docs: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Right-padded encoder states of ``docs`` and their mask; those of the last batch are reused."""
+        scorer, device = self.scorer, self.scorer.device
+        states = {d: self._last_states[d] for d in docs if d in self._last_states}
+        fresh = [d for d in docs if d not in states]
+        if fresh:
+            ids = [self.documents[d] for d in fresh]
+            src = scorer.tokenizer.pad({"input_ids": ids}, return_tensors="pt").to(device)
+            out = encode(scorer.model, src["input_ids"], src["attention_mask"]).last_hidden_state
+            states.update((d, out[i][src["attention_mask"][i].bool()]) for i, d in enumerate(fresh))
+        self._last_states = states
+        lengths = torch.tensor([len(self.documents[d]) for d in docs], device=device)
+        doc_states = torch.nn.utils.rnn.pad_sequence([states[d] for d in docs], batch_first=True)
+        doc_mask = (torch.arange(doc_states.shape[1], device=device) < lengths[:, None]).long()
+        return doc_states, doc_mask
+
+
+def right_padded(sequences: Sequence[list[int]], pad: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(rows, longest) token ids padded on the right with ``pad``, and the mask of real tokens."""
+    width = max(map(len, sequences))
+    ids = torch.full((len(sequences), width), pad, dtype=torch.long)
+    mask = torch.zeros((len(sequences), width), dtype=torch.long)
+    for row, tokens in enumerate(sequences):
+        ids[row, : len(tokens)] = torch.tensor(tokens)
+        mask[row, : len(tokens)] = 1
+    return ids, mask

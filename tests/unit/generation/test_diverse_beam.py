@@ -281,25 +281,30 @@ def test_rejects_beams_not_divisible_by_groups():
 
 def test_hamming_select_flags_a_shortlist_that_may_miss_the_true_top():
     """Group 1's two shortlisted tokens are group 0's candidates: penalised below the bound, not provable."""
-    from consum.generation.diverse_beam import _hamming_select
+    from consum.generation._decoding import special_tokens
+    from consum.generation.diverse_beam import _Candidates, _hamming_select, _SearchPlan, _Shortlist
 
     # One source, two groups of one beam, width 2, shortlist 2, vocabulary 6.
+    config = DiverseBeamConfig(num_beams=2, num_groups=2, diversity_strength=1.0)
+    plan = _SearchPlan.of(config, special_tokens(build_model(0.0)), drop_finished=True, share_prefixes=True)
     scores = torch.tensor([[-1.0, -2.0], [-1.0, -2.0]])
     tokens = torch.tensor([[3, 4], [3, 4]])
-    candidates = (scores, scores.clone(), tokens, torch.zeros_like(tokens))
+    candidates = _Candidates(scores, scores.clone(), tokens, torch.zeros_like(tokens))
     active = torch.tensor([True, True])
+
+    def select(bound, active):
+        return _hamming_select(_Shortlist(candidates, torch.tensor(bound)), active, plan, 6)
+
     # Every token left out scores at most -2.5: group 1's penalised -2.0 and -3.0 do not clear it.
-    chosen, penalty, exact = _hamming_select(candidates, torch.tensor([-2.5, -2.5]), active, 1, 1.0, 2, 6)
+    chosen, penalty, exact = select([-2.5, -2.5], active)
     assert chosen.tolist() == [[0, 1], [0, 1]]
     assert penalty.tolist() == [[0.0, 0.0], [1.0, 1.0]]
     assert exact.tolist() == [False]
     # With a lower bound (-3.5) both penalised candidates still beat everything left out.
-    *_, exact = _hamming_select(candidates, torch.tensor([-2.5, -3.5]), active, 1, 1.0, 2, 6)
+    *_, exact = select([-2.5, -3.5], active)
     assert exact.tolist() == [True]
     # A finished group's selection does not matter: it never makes a source inexact.
-    *_, exact = _hamming_select(
-        candidates, torch.tensor([-2.5, -2.5]), torch.tensor([True, False]), 1, 1.0, 2, 6
-    )
+    *_, exact = select([-2.5, -2.5], torch.tensor([True, False]))
     assert exact.tolist() == [True]
 
 

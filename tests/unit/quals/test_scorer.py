@@ -8,7 +8,7 @@ from consum.models import add_separator_token, build_tiny_bart, train_bpe_tokeni
 from consum.quals.cache import QACache
 from consum.quals.config import QAGenerationConfig, QualsConfig
 from consum.quals.filtering import QACandidate
-from consum.quals.scorer import GeneratedQA, QualsScorer, plan_score_batches
+from consum.quals.scorer import GeneratedQA, QualsScorer, plan_score_batches, with_oom_backoff
 from tests.conftest import TOY_TEXTS
 
 SMALL_GEN = QAGenerationConfig(num_beams=6, num_groups=6, min_len=2, max_len=8)
@@ -56,6 +56,52 @@ def test_plan_never_splits_rows_and_respects_budget():
     for batch in batches:
         rows = sum(len(ps) for _, ps, _ in batch)
         assert rows * max(cost for _, _, cost in batch) <= 120 or rows == 1
+
+
+def out_of_memory_above(rows: int, run_batch):
+    """``run_batch`` that fails like CUDA does when a batch holds more than ``rows`` items."""
+
+    def run(batch):
+        if len(batch) > rows:
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory (simulated)")
+        return run_batch(batch)
+
+    return run
+
+
+def test_oom_backoff_halves_the_batch_and_runs_every_item_once(caplog):
+    ran = []
+    with_oom_backoff(out_of_memory_above(2, ran.append), list(range(7)), 8, "a test")
+    assert ran == [[0, 1], [2, 3], [4, 5], [6]]
+    assert "retrying with batch size 2" in caplog.text
+    with pytest.raises(torch.cuda.OutOfMemoryError):  # nothing left to halve
+        with_oom_backoff(out_of_memory_above(0, ran.append), [1], 4, "a test")
+
+
+def test_doc_logprobs_under_oom_halve_the_token_budget_and_give_the_same_logprobs(
+    qagen, monkeypatch, caplog
+):
+    import consum.quals.scorer as scorer_module
+
+    _, _, sep = qagen
+    scorer = make_scorer(qagen, score_batch_tokens=16384)
+    docs = [TOY_TEXTS[0], TOY_TEXTS[1], TOY_TEXTS[2]]
+    pairs = [(0, [5, 6, sep, 7, 2]), (1, [8, sep, 9, 10, 11, 2]), (0, [12, sep, 2]), (2, [5, sep, 6, 2])]
+    expected, _ = scorer.doc_logprobs(docs, pairs)
+    forced, rows = scorer_module.teacher_forced_logprobs, []
+
+    def forced_short_of_memory(model, input_ids, attention_mask, target_ids, *args, **kwargs):
+        if len(target_ids) > 2:
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory (simulated)")
+        rows.append(len(target_ids))
+        return forced(model, input_ids, attention_mask, target_ids, *args, **kwargs)
+
+    monkeypatch.setattr(scorer_module, "teacher_forced_logprobs", forced_short_of_memory)
+    got, _ = scorer.doc_logprobs(docs, pairs)
+    assert "retrying with a token budget of" in caplog.text
+    assert sum(rows) == len(pairs)  # every pair scored once, in batches of at most 2
+    for g, e in zip(got, expected, strict=True):
+        assert g == pytest.approx(e, abs=1e-5)
 
 
 def test_long_document_truncated_and_recorded(qagen):
