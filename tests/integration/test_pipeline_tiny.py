@@ -153,7 +153,8 @@ def test_evaluate_refuses_missing_model_and_empty_split(pipeline, tmp_path):
     no_model.finalize()
     with pytest.raises(FileNotFoundError, match="holds no model"):
         evaluate.run(compose_stage(pipeline, "evaluate", "run_id=bad2", data, f"systems.mle={no_model.path}"), echo=lambda s: None)
-    empty = prepare.run(compose_stage(tmp_path, "prepare_data", "+data.factworld.n_test=0"), echo=lambda s: None)
+    empty = prepare.run(compose_stage(tmp_path, "prepare_data", "data.factworld.n_test=0"),
+                        echo=lambda s: None)
     with pytest.raises(DataError, match="empty"):
         evaluate.run(compose_stage(pipeline, "evaluate", "run_id=bad3", f"inputs.data={empty.path}"), echo=lambda s: None)
 
