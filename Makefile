@@ -81,7 +81,7 @@ score-quals: ## QUALS of references and candidates (sharded, resumable, multi-pr
 	$(call STAGE,score_quals)
 
 select-contrast: ## Select S+ / S- from the scores (the last step of build-contrast)
-	$(call STAGE,build_contrast)
+	$(call STAGE,select_contrast)
 
 build-contrast: ## generate -> score-quals -> select-contrast, each resumable
 	$(MAKE) generate

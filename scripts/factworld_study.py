@@ -7,7 +7,7 @@ One data run (the world is fixed; ``data.factworld.seed``) and, per training see
 the method, every stage through its own CLI (the commands are printed, so any step can be rerun by hand):
 
     train_mle/P-s<s>      -> train_qagen/P-s<s> (starts from that MLE model) -> generate/P-s<s> -> score_quals/P-s<s>
-    build_contrast/P-s<s>-quals (reward quals)   build_contrast/P-s<s>-rouge (reward rouge)
+    select_contrast/P-s<s>-quals (reward quals)   select_contrast/P-s<s>-rouge (reward rouge)
     train_conseq/P-s<s>-quals (unlikelihood)  -rouge (unlikelihood on the ROUGE contrast)
                            -rank (margin_rank)  -dpo (dpo), both on the QUALS contrast
     evaluate/P-s<s>       all five systems on the same test documents
@@ -75,15 +75,16 @@ def run_seed(seed: int, args, runs: Path) -> Path:
     stage("generate", rid, *[data, f"seed={seed}"], **common)
     stage("score_quals", rid, data, cache, **common)
     for reward in ("quals", "rouge"):
-        stage("build_contrast", f"{rid}-{reward}", data, f"reward={reward}", f"inputs.candidates={runs}/generate/{rid}",
-              f"inputs.scores={runs}/score_quals/{rid}", **common)
+        stage("select_contrast", f"{rid}-{reward}", data, f"reward={reward}",
+              f"inputs.candidates={runs}/generate/{rid}", f"inputs.scores={runs}/score_quals/{rid}", **common)
     systems = {"mle": f"{runs}/train_mle/{rid}"}
     for name, spec in SYSTEMS.items():
         if spec is None:
             continue
         contrast, loss = spec
         conseq_id = f"{rid}-{SUFFIX[name]}"
-        stage("train_conseq", conseq_id, data, f"seed={seed}", f"loss={loss}", f"inputs.contrast={runs}/build_contrast/{rid}-{contrast}",
+        stage("train_conseq", conseq_id, data, f"seed={seed}", f"loss={loss}",
+              f"inputs.contrast={runs}/select_contrast/{rid}-{contrast}",
               f"inputs.model={runs}/train_mle/{rid}", **common)
         systems[name] = f"{runs}/train_conseq/{conseq_id}"
     stage("evaluate", rid, data, cache, f"inputs.qagen={runs}/train_qagen/{rid}", "~systems",

@@ -10,7 +10,7 @@ import pytest
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
-from consum.contrast import build as build_contrast
+from consum.contrast import select_stage
 from consum.data import prepare
 from consum.data.schema import DataError
 from consum.evaluation import evaluate
@@ -29,7 +29,7 @@ STAGES = [
     ("train_qagen", qagen.run),
     ("generate", candidates.run),
     ("score_quals", score_quals.run),
-    ("build_contrast", build_contrast.run),
+    ("select_contrast", select_stage.run),
     ("train_conseq", conseq.run),
     ("evaluate", evaluate.run),
 ]
@@ -46,7 +46,7 @@ def pipeline(tmp_path_factory):
     root = tmp_path_factory.mktemp("pipeline")
     for stage, run in STAGES:
         cfg = compose_stage(root, stage)
-        if stage in ("prepare_data", "generate", "score_quals", "build_contrast", "evaluate"):
+        if stage in ("prepare_data", "generate", "score_quals", "select_contrast", "evaluate"):
             run(cfg, echo=lambda s: None)
         else:
             run(cfg)
@@ -60,9 +60,9 @@ def test_every_stage_completes_and_chains(pipeline):
     scores = runs["score_quals"].rows("scores")
     assert any(r["n_qa"] > 0 for r in scores)  # the tiny QAGen produces usable QA pairs
     assert runs["score_quals"].rows("details")  # detail=true in the tiny experiment
-    contrast_rows = runs["build_contrast"].rows("contrast")
+    contrast_rows = runs["select_contrast"].rows("contrast")
     assert {r["role"] for r in contrast_rows} == {"pos", "neg"}
-    assert (runs["build_contrast"].path / "scores_hist.png").exists()
+    assert (runs["select_contrast"].path / "scores_hist.png").exists()
     results = json.loads((runs["evaluate"].path / "results.json").read_text())
     assert set(results["systems"]) == {"mle", "conseq"}
     assert "hallucinated" in results["systems"]["mle"] and "rougeL" in results["systems"]["mle"]
@@ -153,7 +153,8 @@ def test_evaluate_refuses_missing_model_and_empty_split(pipeline, tmp_path):
     no_model.finalize()
     with pytest.raises(FileNotFoundError, match="holds no model"):
         evaluate.run(compose_stage(pipeline, "evaluate", "run_id=bad2", data, f"systems.mle={no_model.path}"), echo=lambda s: None)
-    empty = prepare.run(compose_stage(tmp_path, "prepare_data", "+data.factworld.n_test=0"), echo=lambda s: None)
+    empty = prepare.run(compose_stage(tmp_path, "prepare_data", "data.factworld.n_test=0"),
+                        echo=lambda s: None)
     with pytest.raises(DataError, match="empty"):
         evaluate.run(compose_stage(pipeline, "evaluate", "run_id=bad3", f"inputs.data={empty.path}"), echo=lambda s: None)
 
@@ -162,7 +163,8 @@ def test_train_conseq_resume_logs_the_same_losses(pipeline):
     from consum.tracking import read_metrics
 
     runs = pipeline / "runs"
-    base = [f"inputs.contrast={runs}/build_contrast/tiny", f"inputs.data={runs}/prepare_data/tiny", f"inputs.model={runs}/train_mle/tiny",
+    base = [f"inputs.contrast={runs}/select_contrast/tiny", f"inputs.data={runs}/prepare_data/tiny",
+            f"inputs.model={runs}/train_mle/tiny",
             "train.max_steps=6", "train.checkpoint_every=3", "train.log_every=1", "optim.lr=1e-3", "heldout_fraction=0.5"]
     straight = conseq.run(compose_stage(pipeline, "train_conseq", "run_id=c_straight", *base))
     with pytest.raises(RuntimeError, match="simulated crash"):
@@ -204,7 +206,7 @@ def test_train_conseq_dpo_holds_one_model_and_computes_the_reference_once(pipeli
 
     monkeypatch.setattr(conseq, "train_loop", counting_loop)
     runs = pipeline / "runs"
-    contrast = f"{runs}/build_contrast/tiny"
+    contrast = f"{runs}/select_contrast/tiny"
     cfg = compose_stage(pipeline, "train_conseq", "run_id=c_dpo", "loss=dpo", f"inputs.contrast={contrast}",
                         f"inputs.data={runs}/prepare_data/tiny", f"inputs.model={runs}/train_mle/tiny",
                         "train.max_steps=2", "train.log_every=1", "heldout_fraction=0.5")

@@ -3,6 +3,8 @@
 * :mod:`consum.contrast.selection`: ``select_contrast`` over keyed score rows (spec §6.3).
 * :mod:`consum.contrast.collator`: ``ContrastCollator`` (document groups -> loss-ready tensors) and
   ``group_batches`` (token-budget batches of whole groups).
+* :mod:`consum.contrast.select_stage`: the ``select_contrast`` stage (``make select-contrast``): reads
+  the score and candidate run dirs, writes the contrast run dir (not imported here: it does I/O).
 """
 
 from consum.contrast.collator import ContrastCollator, group_batches

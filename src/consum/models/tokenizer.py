@@ -17,7 +17,7 @@ SPECIAL_TOKENS = ("<s>", "<pad>", "</s>", "<unk>", "<mask>")
 
 
 def train_bpe_tokenizer(
-    texts: Iterable[str], vocab_size: int = 8000, min_frequency: int = 2
+    texts: Iterable[str], vocab_size: int = 6000, min_frequency: int = 2
 ) -> PreTrainedTokenizerFast:
     """Train a byte-level BPE on ``texts``; deterministic for the same texts in the same order."""
     tok = Tokenizer(models.BPE())

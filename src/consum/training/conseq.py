@@ -168,7 +168,8 @@ def run(cfg: dict) -> RunDir:
     if logger is None:
         return run
     train_cfg = cfg["train"]
-    contrast_run = open_input(cfg["inputs"]["contrast"], expected_stage="build_contrast")
+    # build_contrast: the stage's name before it became select_contrast (older run dirs)
+    contrast_run = open_input(cfg["inputs"]["contrast"], expected_stage=("select_contrast", "build_contrast"))
     data_run = open_input(cfg["inputs"]["data"], expected_stage="prepare_data")
     init_run = open_input(cfg["inputs"]["model"], expected_stage=("train_mle", "train_conseq"))
     for name, r in (("contrast", contrast_run), ("data", data_run), ("model", init_run)):

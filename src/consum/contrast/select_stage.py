@@ -1,4 +1,4 @@
-"""The ``build_contrast`` stage (the select step of ``make build-contrast``): S+ / S- rows from scores.
+"""The ``select_contrast`` stage (the last step of ``make build-contrast``): S+ / S- rows from scores.
 
 Reward (``reward``): ``quals`` (score_quals rows of references and candidates) or ``rouge`` (the
 paper's ConSeq-ROUGE baseline: mean ROUGE-1/2/L F1 of a candidate against the reference, computed
@@ -83,7 +83,7 @@ def run(cfg: dict, *, echo=print) -> RunDir:
         raise ValueError(f"unknown reward {cfg['reward']!r}; expected quals or rouge")
     selection = select_contrast(refs, cands, SelectionConfig(**{**cfg["contrast"], "score_column": "score"}))
     if not selection.rows:
-        raise DataError(f"build_contrast selected nothing: {selection.stats['empty_reason']}")
+        raise DataError(f"select_contrast selected nothing: {selection.stats['empty_reason']}")
     rows = [
         {**r, "text": references[r["doc_id"]] if r["cand_id"] == REFERENCE_CAND_ID else texts[(r["doc_id"], r["cand_id"])]}
         for r in selection.rows
@@ -95,6 +95,6 @@ def run(cfg: dict, *, echo=print) -> RunDir:
     run.stats.update({"reward": cfg["reward"], "split": split, "selection": selection.stats})
     run.finalize()
     s = selection.stats
-    echo(f"build_contrast -> {run.path}: {s['n_kept']} of {s['n_docs']} documents kept "
+    echo(f"select_contrast -> {run.path}: {s['n_kept']} of {s['n_docs']} documents kept "
          f"({s['n_pos']} positives, {s['n_neg']} negatives; |A|={s['n_A']}, |B|={s['n_B']}); histogram scores_hist.png")
     return run
