@@ -27,9 +27,11 @@ EXP_ARG := $(if $(EXP),experiment=$(EXP),)
 OWN_VARS := RUN_ID EXP ARGS TORCH_SPEC VENV PYTHON_BOOT PYTEST_ARGS NPROC LOCK PIP_SPEC
 HYDRA_OVERRIDES := $(foreach v,$(-*-command-variables-*-),$(if $(filter $(OWN_VARS),$(firstword $(subst =, ,$(v)))),,$(v)))
 STAGE = $(PY) -m consum.cli.$(1) run_id=$(RUN_ID) $(EXP_ARG) $(HYDRA_OVERRIDES) $(ARGS)
+# A stage whose run dir is keyed by its config's content (pretrain), not by RUN_ID.
+KEYED_STAGE = $(PY) -m consum.cli.$(1) $(EXP_ARG) $(HYDRA_OVERRIDES) $(ARGS)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup lock test-latest test test-unit lint prepare-data train-qagen train-mle generate score-quals select-contrast build-contrast train-conseq evaluate pipeline study bench-train bench-quals bench-metric clean
+.PHONY: help setup lock test-latest test test-unit lint pretrain prepare-data train-qagen train-mle generate score-quals select-contrast build-contrast train-conseq evaluate pipeline study bench-train bench-quals bench-metric clean
 
 help: ## List every target with one line each
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
@@ -65,6 +67,9 @@ test-unit: ## Run only the fast unit tests
 lint: ## Lint with ruff
 	$(PY) -m ruff check src tests scripts
 
+pretrain: ## Denoising pretraining of the tiny CPU models; runs/pretrain/<recipe key>, reused when done (no RUN_ID)
+	$(call KEYED_STAGE,pretrain)
+
 prepare-data: ## Write a data run dir: make prepare-data data=jsonl data.path=my.jsonl
 	$(call STAGE,prepare_data)
 
@@ -94,7 +99,8 @@ train-conseq: ## Contrastive retraining on S+ / S- (loss=unlikelihood|sequence|m
 evaluate: ## Decode the test split; ROUGE, QUALS, entity factuality, oracle hallucination, report
 	$(call STAGE,evaluate)
 
-pipeline: ## The whole method on CPU: prepare-data -> train-mle -> train-qagen -> ... -> evaluate (EXP=factworld_small)
+pipeline: ## The whole method on CPU: pretrain (once) -> prepare-data -> train-mle -> ... -> evaluate (EXP=factworld_small)
+	$(MAKE) pretrain EXP=$(or $(EXP),factworld_small)
 	$(MAKE) prepare-data EXP=$(or $(EXP),factworld_small)
 	$(MAKE) train-mle EXP=$(or $(EXP),factworld_small)
 	$(MAKE) train-qagen EXP=$(or $(EXP),factworld_small)

@@ -14,6 +14,10 @@ from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 
+from consum.resolvers import register_resolvers  # noqa: E402
+
+register_resolvers()  # the configs' ${content_key:...}, as every CLI registers it
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CONF_DIR = REPO_ROOT / "conf"
 

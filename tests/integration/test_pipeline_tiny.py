@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from hydra import compose, initialize_config_dir
@@ -17,13 +18,14 @@ from consum.evaluation import evaluate
 from consum.generation import candidates
 from consum.io import check_keys, open_input
 from consum.quals import runner as score_quals
-from consum.training import conseq, mle, qagen
+from consum.training import conseq, mle, pretrain, qagen
 from tests.compare import assert_same_rows
 from tests.conftest import CONF_DIR
 
 pytestmark = pytest.mark.integration
 
 STAGES = [
+    ("pretrain", pretrain.run),
     ("prepare_data", prepare.run),
     ("train_mle", mle.run),
     ("train_qagen", qagen.run),
@@ -35,10 +37,19 @@ STAGES = [
 ]
 
 
+KEYED = {"pretrain"}  # run dirs named by their recipe, not by run_id
+
+
 def compose_stage(root, stage, *overrides):
+    run_id = [] if stage in KEYED else ["run_id=tiny"]
     with initialize_config_dir(version_base="1.3", config_dir=str(CONF_DIR)):
-        cfg = compose(config_name=stage, overrides=[f"paths.root_dir={root}", "experiment=factworld_tiny", "run_id=tiny", *overrides])
+        cfg = compose(config_name=stage, overrides=[f"paths.root_dir={root}", "experiment=factworld_tiny", *run_id,
+                                                   *overrides])
     return OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True)
+
+
+def run_path(root, stage):
+    return Path(compose_stage(root, stage)["run_dir"])
 
 
 @pytest.fixture(scope="module")
@@ -54,8 +65,9 @@ def pipeline(tmp_path_factory):
 
 
 def test_every_stage_completes_and_chains(pipeline):
-    runs = {stage: open_input(pipeline / "runs" / stage / "tiny", expected_stage=stage) for stage, _ in STAGES}
+    runs = {stage: open_input(run_path(pipeline, stage), expected_stage=stage) for stage, _ in STAGES}
     assert runs["train_mle"].manifest["inputs"]["data"]["path"] == str(runs["prepare_data"].path)
+    assert runs["train_mle"].manifest["inputs"]["model"]["path"] == str(runs["pretrain"].path)  # the pretrained start
     assert set(runs["train_conseq"].manifest["inputs"]) == {"contrast", "data", "model"}
     scores = runs["score_quals"].rows("scores")
     assert any(r["n_qa"] > 0 for r in scores)  # the tiny QAGen produces usable QA pairs
@@ -101,7 +113,7 @@ def test_rerun_skips_complete_stage(pipeline, capsys):
     import inspect
 
     for stage, run in STAGES:  # every stage opens its run dir with consum.io.open_stage
-        manifest = (pipeline / "runs" / stage / "tiny" / "manifest.json").read_bytes()
+        manifest = (run_path(pipeline, stage) / "manifest.json").read_bytes()
         capsys.readouterr()
         if "echo" in inspect.signature(run).parameters:
             lines = []

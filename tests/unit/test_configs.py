@@ -24,11 +24,11 @@ def cases():
     for primary in PRIMARIES:
         yield primary, ()
         with initialize_config_dir(version_base="1.3", config_dir=str(CONF_DIR)):
-            base = compose(config_name=primary)
+            chosen = compose(config_name=primary, return_hydra_config=True).hydra.runtime.choices
         for group in GROUPS:
             for option in options(group):
                 # a stage composes only the groups it uses; experiments are checked against the stages they name
-                if group in base or group in ("debug", "experiment"):
+                if group in chosen or group in ("debug", "experiment"):
                     yield primary, (f"{group}={option}",)
 
 

@@ -6,6 +6,10 @@ import os
 
 from omegaconf import DictConfig, OmegaConf
 
+from consum.resolvers import register_resolvers
+
+register_resolvers()  # before @hydra.main resolves any config (${content_key:...})
+
 CONFIG_PATH = "../../../conf"
 
 

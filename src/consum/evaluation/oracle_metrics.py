@@ -38,7 +38,7 @@ def oracle_metrics(doc_facts: Mapping | str, summary: str) -> dict:
         **{f"{kind}_mentions": counts[kind] for kind in ERROR_KINDS},
         "exact_name_mentions": exact_names,
         "oracle_flags": [
-            {"start": m.span[0], "end": m.span[1], "status": m.status, "kind": m.kind}
+            {"start": m.span[0], "end": m.span[1], "type": m.entity_type, "status": m.status, "kind": m.kind}
             for m in verdict.mentions if m.kind is not None
         ],
         "oracle_verdict": verdict.describe(),

@@ -33,10 +33,15 @@ def model_for_training(
     """The starting model of a training stage.
 
     ``model_cfg['name_or_path']`` set: load it (hub name or local path, e.g. an upstream run's
-    ``model/``). Otherwise build the tiny model: train a BPE tokenizer on ``training_texts()`` and
+    ``model/``, such as a ``pretrain`` run's for ``model=pretrained``). Otherwise build the tiny model: train a BPE tokenizer on ``training_texts()`` and
     a random BART from ``model_cfg['tiny']``. ``separator`` (QAGen) is added as a special token and
     the embeddings are resized.
     """
+    if model_cfg.get("recipe") is not None and not Path(model_cfg["name_or_path"]).exists():
+        raise FileNotFoundError(
+            f"no pretrained model at {model_cfg['name_or_path']}: run `make pretrain` with the same experiment "
+            "first (its run dir is keyed by the recipe, model.recipe)"
+        )
     if model_cfg.get("name_or_path"):
         tokenizer = load_tokenizer(model_cfg["name_or_path"])
         model = load_model(model_cfg["name_or_path"])
@@ -53,3 +58,12 @@ def model_for_training(
         if model.get_input_embeddings().num_embeddings < len(tokenizer):
             model.resize_token_embeddings(len(tokenizer))
     return model, tokenizer
+
+
+def model_run_dir(name_or_path: str | Path | None) -> Path | None:
+    """The run dir holding a model given as ``<run dir>/model`` (so a stage can record it as an input);
+    None for a hub name or a directory outside a run dir."""
+    if not name_or_path:
+        return None
+    path = Path(str(name_or_path)).expanduser()
+    return path.parent if path.name == "model" and (path.parent / "manifest.json").exists() else None

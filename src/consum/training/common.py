@@ -182,10 +182,11 @@ def load_latest_checkpoint(accelerator, run_path: Path) -> dict | None:
 # ---- the frame of a training stage ---------------------------------------------------------------
 
 
-def open_training_run(cfg: dict):
+def open_training_run(cfg: dict, *, echo: Callable[[str], object] = print):
     """Accelerator, run dir and metrics logger of a training stage.
 
-    The logger is None when the run dir is already complete (the stage then has nothing to do).
+    The logger is None when the run dir is already complete (the stage then has nothing to do; ``echo``
+    has said so).
     Seeds are per rank (``device_specific``): dropout differs between ranks, as it should.
     """
     from accelerate.utils import set_seed
@@ -194,13 +195,23 @@ def open_training_run(cfg: dict):
     from consum.tracking import MetricsLogger
 
     accelerator = make_accelerator(cfg["train"])
-    run = open_stage(cfg, accelerator)
+    run = open_stage(cfg, accelerator, echo=echo)
     if run.is_complete:
         return accelerator, run, None
     set_seed(cfg["seed"], device_specific=True)
     logger = MetricsLogger(run.path, enabled=accelerator.is_main_process, wandb_cfg=cfg["logger"].get("wandb"),
                            config=cfg, run_name=f"{cfg['stage']}-{run.run_id}")
     return accelerator, run, logger
+
+
+def record_model_input(run, model_cfg: dict) -> None:
+    """A starting model that is a run's ``model/`` (e.g. ``pretrain``'s) is an input of the manifest."""
+    from consum.io.rundir import open_input
+    from consum.models.loading import model_run_dir
+
+    source = model_run_dir(model_cfg.get("name_or_path"))
+    if source is not None:
+        run.add_input("model", open_input(source))
 
 
 def close_training_run(accelerator, run, model, tokenizer, logger, summary: Callable[[object], str]) -> None:

@@ -126,7 +126,12 @@ def lead_baseline_rouge(rows: Sequence[dict]) -> dict:
 def run(cfg: dict) -> RunDir:
     from consum.io.rundir import open_input
     from consum.models.loading import model_for_training
-    from consum.training.common import close_training_run, encode_summaries, open_training_run
+    from consum.training.common import (
+        close_training_run,
+        encode_summaries,
+        open_training_run,
+        record_model_input,
+    )
 
     accelerator, run, logger = open_training_run(cfg)
     if logger is None:
@@ -139,6 +144,7 @@ def run(cfg: dict) -> RunDir:
     model, tokenizer = model_for_training(
         cfg["model"], lambda: (t for r in train_rows for t in (r["document"], r["summary"])), seed=cfg["seed"]
     )
+    record_model_input(run, cfg["model"])
     train_pairs, truncated = encode_summaries(tokenizer, train_rows, train_cfg["max_source_len"], train_cfg["max_target_len"])
     valid_pairs, _ = encode_summaries(tokenizer, valid_rows, train_cfg["max_source_len"], train_cfg["max_target_len"])
     rouge_rows = valid_rows[: train_cfg["val_rouge_docs"]]

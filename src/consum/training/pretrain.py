@@ -68,11 +68,18 @@ def pretraining_tokenizer(run: RunDir, texts: Sequence[str], accelerator, *, voc
     return load_tokenizer(path)
 
 
-def run(cfg: dict) -> RunDir:
+def run(cfg: dict, *, echo=print) -> RunDir | None:
+    """Pretrain the recipe ``cfg["pretrained"]``; None (and a message) when the experiment has none."""
     from consum.models import build_tiny_bart
     from consum.training.mle import train
 
-    accelerator, run, logger = open_training_run(cfg)
+    if cfg["pretrained"] is None:
+        echo("pretrain: this experiment starts from a hub checkpoint (pretrained: null); nothing to do")
+        return None
+    # The run is the recipe's alone: the data an experiment's global file sets (conf/pretrain.yaml
+    # composes it only so that those files apply) must not make the same recipe another run.
+    cfg = {key: value for key, value in cfg.items() if key != "data"}
+    accelerator, run, logger = open_training_run(cfg, echo=echo)
     if logger is None:
         return run
     train_texts, valid_texts = load_corpus(cfg["corpus"])

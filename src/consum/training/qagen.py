@@ -15,7 +15,13 @@ from collections.abc import Sequence
 from consum.data import qa as qa_data
 from consum.data.schema import DataError
 from consum.io.rundir import RunDir, open_input
-from consum.training.common import EncodedPair, close_training_run, open_training_run, truncate
+from consum.training.common import (
+    EncodedPair,
+    close_training_run,
+    open_training_run,
+    record_model_input,
+    truncate,
+)
 from consum.training.mle import format_summary, train
 
 
@@ -120,6 +126,8 @@ def run(cfg: dict) -> RunDir:
         init_run = open_input(cfg["inputs"]["init"], expected_stage=("train_mle", "train_qagen", "train_conseq"))
         run.add_input("init", init_run)
         model_cfg["name_or_path"] = str(init_run.model_path)
+    else:
+        record_model_input(run, model_cfg)
     model, tokenizer = model_for_training(
         model_cfg,
         lambda: (t for e in examples["train"] for t in (e["context"], e["question"])),

@@ -1,0 +1,18 @@
+"""``make pretrain`` / ``python -m consum.cli.pretrain [key=value ...]`` (also under ``accelerate launch``)."""
+
+import hydra
+from omegaconf import DictConfig
+
+from consum.cli._common import CONFIG_PATH, quiet_libraries, to_container
+
+
+@hydra.main(version_base="1.3", config_path=CONFIG_PATH, config_name="pretrain")
+def main(cfg: DictConfig) -> None:
+    quiet_libraries()
+    from consum.training.pretrain import run
+
+    run(to_container(cfg))
+
+
+if __name__ == "__main__":
+    main()
