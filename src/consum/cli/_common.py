@@ -25,5 +25,7 @@ def quiet_libraries() -> None:
     import logging
 
     # accelerate logs every checkpoint file at INFO under Hydra's root logger config
-    for name in ("accelerate", "accelerate.checkpointing", "accelerate.accelerator", "accelerate.utils.other"):
+    for name in (
+        "accelerate", "accelerate.checkpointing", "accelerate.accelerator", "accelerate.utils.other"
+    ):
         logging.getLogger(name).setLevel(logging.WARNING)

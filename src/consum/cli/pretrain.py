@@ -1,4 +1,5 @@
-"""``make pretrain`` / ``python -m consum.cli.pretrain [key=value ...]`` (also under ``accelerate launch``)."""
+"""``make pretrain`` / ``python -m consum.cli.pretrain [key=value ...]``
+(also under ``accelerate launch``)."""
 
 import hydra
 from omegaconf import DictConfig

@@ -1,4 +1,5 @@
-"""``make train-mle`` / ``python -m consum.cli.train_mle [key=value ...]`` (also under ``accelerate launch``)."""
+"""``make train-mle`` / ``python -m consum.cli.train_mle [key=value ...]``
+(also under ``accelerate launch``)."""
 
 import hydra
 from omegaconf import DictConfig

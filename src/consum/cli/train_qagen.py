@@ -1,4 +1,5 @@
-"""``make train-qagen`` / ``python -m consum.cli.train_qagen [key=value ...]`` (also under ``accelerate launch``)."""
+"""``make train-qagen`` / ``python -m consum.cli.train_qagen [key=value ...]``
+(also under ``accelerate launch``)."""
 
 import hydra
 from omegaconf import DictConfig

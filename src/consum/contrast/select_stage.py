@@ -25,7 +25,10 @@ def quals_scores(cfg: dict, run: RunDir) -> tuple[list[dict], list[dict]]:
     run.add_input("scores", scores_run)
     rows = scores_run.table("scores").select_columns(["doc_id", "cand_id", "quals"]).to_list()
     refs = [{"doc_id": r["doc_id"], "score": r["quals"]} for r in rows if r["cand_id"] == REFERENCE_CAND_ID]
-    cands = [{"doc_id": r["doc_id"], "cand_id": r["cand_id"], "score": r["quals"]} for r in rows if r["cand_id"] != REFERENCE_CAND_ID]
+    cands = [
+        {"doc_id": r["doc_id"], "cand_id": r["cand_id"], "score": r["quals"]}
+        for r in rows if r["cand_id"] != REFERENCE_CAND_ID
+    ]
     if not refs:
         raise DataError(f"score run {scores_run.path} holds no reference scores "
                         f"(cand_id {REFERENCE_CAND_ID!r}): run score_quals with score_references=true")
@@ -51,7 +54,10 @@ def plot_histogram(refs: list[dict], cands: list[dict], stats: dict, path: Path,
     cand_values = [c["score"] for c in cands if c["score"] is not None]
     fig, ax = plt.subplots(figsize=(7, 4))
     ax.hist([ref_values, cand_values], bins=40, label=["references", "candidates"], alpha=0.8)
-    for key, label, color in (("ref_cutoff", "S+ cut-off (refs >=)", "tab:green"), ("neg_cutoff", "S- cut-off (worst cand <=)", "tab:red")):
+    for key, label, color in (
+        ("ref_cutoff", "S+ cut-off (refs >=)", "tab:green"),
+        ("neg_cutoff", "S- cut-off (worst cand <=)", "tab:red"),
+    ):
         if stats.get(key) is not None:
             ax.axvline(stats[key], color=color, linestyle="--", label=f"{label} {stats[key]:.3f}")
     ax.set_xlabel(reward)
@@ -72,7 +78,10 @@ def run(cfg: dict, *, echo=print) -> RunDir:
     run.add_input("data", data_run)
     run.add_input("candidates", cand_run)
     split = cand_run.manifest["stats"]["split"]
-    references = {r["doc_id"]: r["summary"] for r in data_run.table(split).select_columns(["doc_id", "summary"]).to_list()}
+    references = {
+        r["doc_id"]: r["summary"]
+        for r in data_run.table(split).select_columns(["doc_id", "summary"]).to_list()
+    }
     candidates = cand_run.table("candidates").select_columns(["doc_id", "cand_id", "text"]).to_list()
     texts = {(c["doc_id"], c["cand_id"]): c["text"] for c in candidates}
     if cfg["reward"] == "quals":
@@ -85,7 +94,11 @@ def run(cfg: dict, *, echo=print) -> RunDir:
     if not selection.rows:
         raise DataError(f"select_contrast selected nothing: {selection.stats['empty_reason']}")
     rows = [
-        {**r, "text": references[r["doc_id"]] if r["cand_id"] == REFERENCE_CAND_ID else texts[(r["doc_id"], r["cand_id"])]}
+        {
+            **r,
+            "text": references[r["doc_id"]] if r["cand_id"] == REFERENCE_CAND_ID
+            else texts[(r["doc_id"], r["cand_id"])],
+        }
         for r in selection.rows
     ]
     for i, part in enumerate(chunk(rows, 100_000)):
@@ -96,5 +109,6 @@ def run(cfg: dict, *, echo=print) -> RunDir:
     run.finalize()
     s = selection.stats
     echo(f"select_contrast -> {run.path}: {s['n_kept']} of {s['n_docs']} documents kept "
-         f"({s['n_pos']} positives, {s['n_neg']} negatives; |A|={s['n_A']}, |B|={s['n_B']}); histogram scores_hist.png")
+         f"({s['n_pos']} positives, {s['n_neg']} negatives; |A|={s['n_A']}, |B|={s['n_B']}); "
+         "histogram scores_hist.png")
     return run

@@ -92,10 +92,13 @@ def select_contrast(
     ``"ref"``.
 
     >>> refs = [{"doc_id": "a", "quals": -0.1}, {"doc_id": "b", "quals": -2.0}]
-    >>> cands = [{"doc_id": "a", "cand_id": "s0", "quals": -3.0}, {"doc_id": "a", "cand_id": "s1", "quals": -1.0},
+    >>> cands = [{"doc_id": "a", "cand_id": "s0", "quals": -3.0},
+    ...          {"doc_id": "a", "cand_id": "s1", "quals": -1.0},
     ...          {"doc_id": "b", "cand_id": "s0", "quals": -0.5}]
-    >>> select_contrast(refs, cands, SelectionConfig(neg_ratio=0.5, pos_ratio=0.5)).rows
-    [{'doc_id': 'a', 'cand_id': 'ref', 'role': 'pos', 'score': -0.1}, {'doc_id': 'a', 'cand_id': 's0', 'role': 'neg', 'score': -3.0}]
+    >>> for row in select_contrast(refs, cands, SelectionConfig(neg_ratio=0.5, pos_ratio=0.5)).rows:
+    ...     print(row)
+    {'doc_id': 'a', 'cand_id': 'ref', 'role': 'pos', 'score': -0.1}
+    {'doc_id': 'a', 'cand_id': 's0', 'role': 'neg', 'score': -3.0}
     """
     column = config.score_column
     references = {_field(row, "doc_id"): _score(row, column) for row in _checked_references(reference_scores)}

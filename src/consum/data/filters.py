@@ -62,7 +62,8 @@ def clean_example(document: str, summary: str, cleaner: str, filter_level: int, 
     """Apply a dataset's cleaning to one (document, summary) pair."""
     if filter_level not in (0, 1):
         raise ValueError(
-            f"filter_level={filter_level} is not supported: level 2 needs spaCy entity matching (spec §9); use 0 or 1"
+            f"filter_level={filter_level} is not supported: level 2 needs spaCy entity matching (spec §9); "
+            "use 0 or 1"
         )
     if cleaner == "xsum":
         return clean_xsum_document(document, filter_level), clean_plain(summary)

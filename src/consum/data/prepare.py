@@ -31,7 +31,9 @@ def rows_from_records(
     for index, record in enumerate(records):
         document = sources.field_value(record, fields["document"], "document")
         summary = sources.field_value(record, fields["summary"], "summary")
-        doc_id = sources.field_value(record, fields["id"], "id") if fields.get("id") else f"{split}-{index:07d}"
+        doc_id = (
+            sources.field_value(record, fields["id"], "id") if fields.get("id") else f"{split}-{index:07d}"
+        )
         if not doc_id.strip():
             raise DataError(f"{record.origin}: empty id in field {fields['id']!r}")
         document, summary = filters.clean_example(
@@ -55,7 +57,9 @@ def rows_from_records(
     return rows, stats
 
 
-def load_source(data_cfg: Mapping, seed: int) -> tuple[dict[str, list[dict]], dict[str, dict], dict[str, list[dict]]]:
+def load_source(
+    data_cfg: Mapping, seed: int
+) -> tuple[dict[str, list[dict]], dict[str, dict], dict[str, list[dict]]]:
     """Return (rows per split, stats per split, extra outputs such as factworld's QA records)."""
     source = data_cfg["source"]
     extra: dict[str, list[dict]] = {}
@@ -67,11 +71,16 @@ def load_source(data_cfg: Mapping, seed: int) -> tuple[dict[str, list[dict]], di
         qa = factworld.generate_qa_records(fw_cfg, corpus)
         for split, records in qa.items():
             extra[f"qa_{split}"] = records
-        stats = {split: {"n_raw": len(rows), "n_rows": len(rows), "dropped": {}, "truncated": 0} for split, rows in corpus.items()}
+        stats = {
+            split: {"n_raw": len(rows), "n_rows": len(rows), "dropped": {}, "truncated": 0}
+            for split, rows in corpus.items()
+        }
         stats["factworld"] = factworld.corpus_stats(corpus, qa)
         for split, rows in corpus.items():  # punctuation-split tokens, beside the word counts
             for field in ("document", "summary"):
-                stats["factworld"][split][f"mean_{field}_tokens"] = sum(len(TOKEN.findall(r[field])) for r in rows) / max(len(rows), 1)
+                stats["factworld"][split][f"mean_{field}_tokens"] = (
+                    sum(len(TOKEN.findall(r[field])) for r in rows) / max(len(rows), 1)
+                )
         return corpus, stats, extra
     if source == "hub":
         hub = data_cfg["hub"]
@@ -92,14 +101,18 @@ def load_source(data_cfg: Mapping, seed: int) -> tuple[dict[str, list[dict]], di
 
 def check_rows(rows: dict[str, list[dict]]) -> None:
     if not any(rows.values()):
-        raise DataError("the dataset is empty after preprocessing (every example was dropped or none was read)")
+        raise DataError(
+            "the dataset is empty after preprocessing (every example was dropped or none was read)"
+        )
     if "train" in rows and not rows["train"]:
         raise DataError("the train split is empty after preprocessing")
     all_ids = [r["doc_id"] for split_rows in rows.values() for r in split_rows]
     duplicates = find_duplicates(all_ids)
     if duplicates:
         shown = ", ".join(map(repr, duplicates[:5]))
-        raise DataError(f"duplicate doc ids across the dataset: {shown} ({len(duplicates)} in all); ids must be unique")
+        raise DataError(
+            f"duplicate doc ids across the dataset: {shown} ({len(duplicates)} in all); ids must be unique"
+        )
 
 
 def run(cfg: Mapping, *, echo=print) -> RunDir:
@@ -115,10 +128,14 @@ def run(cfg: Mapping, *, echo=print) -> RunDir:
 
     def write(name: str, items: list[dict], features=None) -> None:
         nonlocal written
-        for _ in run_shards(run_dir.path, name, chunk(items, int(cfg["shard_size"])) or [[]], list, features=features):
+        for _ in run_shards(
+            run_dir.path, name, chunk(items, int(cfg["shard_size"])) or [[]], list, features=features
+        ):
             written += 1
             if crash_after is not None and written >= crash_after:
-                raise RuntimeError(f"fault.after_shards={crash_after}: simulated crash after {written} shards")
+                raise RuntimeError(
+                    f"fault.after_shards={crash_after}: simulated crash after {written} shards"
+                )
 
     for split in SPLITS:
         if split in rows:

@@ -58,7 +58,10 @@ def squad_examples_from_json(data: Mapping, origin: str) -> list[dict]:
             context = paragraph["context"]
             for qa in paragraph.get("qas", []):
                 for k, answer in enumerate(_distinct(a["text"] for a in qa.get("answers", []))):
-                    examples.append({"qa_id": f"{qa['id']}-{k}", "context": context, "question": qa["question"], "answer": answer})
+                    examples.append({
+                        "qa_id": f"{qa['id']}-{k}", "context": context, "question": qa["question"],
+                        "answer": answer,
+                    })
     return examples
 
 
@@ -69,7 +72,10 @@ def squad_examples_from_hub(path: str = "rajpurkar/squad", split: str = "train")
     examples = []
     for row in ds:
         for k, answer in enumerate(_distinct(row["answers"]["text"])):
-            examples.append({"qa_id": f"{row['id']}-{k}", "context": row["context"], "question": row["question"], "answer": answer})
+            examples.append({
+                "qa_id": f"{row['id']}-{k}", "context": row["context"], "question": row["question"],
+                "answer": answer,
+            })
     return examples
 
 
@@ -107,7 +113,10 @@ def newsqa_examples(data: Mapping, origin: str, split: str) -> list[dict]:
 
 
 def factworld_examples(records: Iterable[Mapping]) -> list[dict]:
-    return [{"qa_id": r["qa_id"], "context": r["context"], "question": r["question"], "answer": r["answer"]} for r in records]
+    return [
+        {"qa_id": r["qa_id"], "context": r["context"], "question": r["question"], "answer": r["answer"]}
+        for r in records
+    ]
 
 
 def check_examples(examples: list[dict], origin: str) -> None:

@@ -33,7 +33,9 @@ def infer_format(path: Path, fmt: str | None) -> str:
         return "jsonl"
     if suffix in ("csv", "parquet"):
         return suffix
-    raise DataError(f"cannot tell the format of {path} from its extension; set data.format to one of {FORMATS}")
+    raise DataError(
+        f"cannot tell the format of {path} from its extension; set data.format to one of {FORMATS}"
+    )
 
 
 def _read_jsonl(path: Path) -> Iterator[RawRecord]:
@@ -121,5 +123,7 @@ def field_value(record: RawRecord, field: str, what: str) -> str:
     if not isinstance(value, str):
         if what == "id" and isinstance(value, int):
             return str(value)
-        raise DataError(f"{record.origin}: field {field!r} ({what}) must be a string, got {type(value).__name__}")
+        raise DataError(
+            f"{record.origin}: field {field!r} ({what}) must be a string, got {type(value).__name__}"
+        )
     return value

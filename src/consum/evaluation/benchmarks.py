@@ -33,12 +33,17 @@ def quals_metric(qagen: str, **overrides) -> Callable[[Sequence[str], Sequence[s
     from consum.quals.scorer import QualsScorer
 
     scorer = QualsScorer.from_pretrained(qagen, **overrides)
-    return lambda documents, summaries: [r.quals for r in scorer.score(list(documents), list(summaries), keep_pairs=False)]
+    return lambda documents, summaries: [
+        r.quals for r in scorer.score(list(documents), list(summaries), keep_pairs=False)
+    ]
 
 
 def validation_mask(rows: Sequence[dict], seed: int) -> list[bool]:
     """Half of the rows, chosen by a hash of (seed, doc, summary): the threshold-selection split."""
-    return [int(hashlib.sha256(f"{seed}|{r['doc']}|{r['summary']}".encode()).hexdigest(), 16) % 2 == 0 for r in rows]
+    return [
+        int(hashlib.sha256(f"{seed}|{r['doc']}|{r['summary']}".encode()).hexdigest(), 16) % 2 == 0
+        for r in rows
+    ]
 
 
 def evaluate_metric(rows: Sequence[dict], scores: Sequence[float | None], seed: int = 0) -> dict:
@@ -59,7 +64,9 @@ def evaluate_metric(rows: Sequence[dict], scores: Sequence[float | None], seed: 
         if len({y for _, y in val}) == 2 and len({y for _, y in test}) == 2:
             threshold, val_bacc = best_threshold([v for v, _ in val], [y for _, y in val])
             out.update(threshold=threshold, balanced_accuracy_val=val_bacc,
-                       balanced_accuracy_test=balanced_accuracy([v for v, _ in test], [y for _, y in test], threshold))
+                       balanced_accuracy_test=balanced_accuracy(
+                           [v for v, _ in test], [y for _, y in test], threshold
+                       ))
     graded = [(r["score"], s) for r, s in kept if r.get("score") is not None]
     if len(graded) > 2:
         out["pearson"] = pearson([s for _, s in graded], [g for g, _ in graded])
@@ -77,7 +84,9 @@ def format_row(name: str, stats: dict) -> str:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--data", required=True, nargs="+", help="jsonl file(s) with doc, summary, label and/or score")
+    p.add_argument(
+        "--data", required=True, nargs="+", help="jsonl file(s) with doc, summary, label and/or score"
+    )
     p.add_argument("--metric", default="quals", choices=["quals", "unigram_precision"])
     p.add_argument("--qagen", help="QAGen model (train_qagen run dir) for --metric quals")
     p.add_argument("--num-beams", type=int, default=60)
@@ -91,17 +100,24 @@ def main(argv=None) -> int:
     if args.metric == "quals":
         if not args.qagen:
             p.error("--metric quals needs --qagen")
-        metric = quals_metric(args.qagen, generation={"num_beams": args.num_beams, "num_groups": args.num_beams},
-                              filter=args.filter, summary_side=args.summary_side)
+        metric = quals_metric(
+            args.qagen, generation={"num_beams": args.num_beams, "num_groups": args.num_beams},
+            filter=args.filter, summary_side=args.summary_side,
+        )
     else:
         metric = unigram_precision
     results = {}
-    print("| data | scored | ROC-AUC | bal. acc. (test half) | Pearson x100 | Spearman x100 |\n|---|---|---|---|---|---|")
+    print(
+        "| data | scored | ROC-AUC | bal. acc. (test half) | Pearson x100 | Spearman x100 |\n"
+        "|---|---|---|---|---|---|"
+    )
     for path in args.data:
         records = read_file(path)
         rows = [{"doc": field_value(r, "doc", "document"), "summary": field_value(r, "summary", "summary"),
                  "label": r.fields.get("label"), "score": r.fields.get("score")} for r in records]
-        stats = evaluate_metric(rows, metric([r["doc"] for r in rows], [r["summary"] for r in rows]), args.seed)
+        stats = evaluate_metric(
+            rows, metric([r["doc"] for r in rows], [r["summary"] for r in rows]), args.seed
+        )
         results[path] = stats
         print(format_row(path.rsplit("/", 1)[-1], stats))
     if args.output:

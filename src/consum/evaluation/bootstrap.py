@@ -28,7 +28,8 @@ def _as_float_array(values: Sequence[float | None]) -> np.ndarray:
 def _resampled_statistics(
     columns: list[np.ndarray], n_resamples: int, seed: int, statistic: Statistic
 ) -> list[np.ndarray]:
-    """The statistic of each column on the same ``n_resamples`` index resamples: one (n_resamples,) array per column."""
+    """The statistic of each column on the same ``n_resamples`` index resamples: one (n_resamples,)
+    array per column."""
     n_values = len(columns[0])
     rng = np.random.default_rng(seed)
     block_size = max(1, _MAX_BLOCK_VALUES // n_values)
@@ -128,7 +129,9 @@ def bootstrap_ratio_ci(
     _check_settings(n_resamples, confidence)
     num, den = _as_float_array(numerators), _as_float_array(denominators)
     if len(num) != len(den) or num.size == 0 or den.sum() <= 0:
-        raise ValueError("bootstrap_ratio_ci needs equally long, non-empty inputs with a positive denominator")
+        raise ValueError(
+            "bootstrap_ratio_ci needs equally long, non-empty inputs with a positive denominator"
+        )
     resampled_num, resampled_den = _resampled_statistics([num, den], n_resamples, seed, np.sum)
     defined = resampled_den > 0
     low, high = _interval(resampled_num[defined] / resampled_den[defined], confidence)

@@ -18,7 +18,10 @@ from consum.io.rundir import RunDir, open_input
 from consum.io.shards import write_shard
 from consum.io.stage import open_stage
 
-HEADLINE = ("rougeL", "rouge1", "rouge2", "quals", "hallucinated", "extrinsic", "intrinsic", "prec_s", "prec_t", "recall_t")
+HEADLINE = (
+    "rougeL", "rouge1", "rouge2", "quals", "hallucinated", "extrinsic", "intrinsic",
+    "prec_s", "prec_t", "recall_t",
+)
 
 
 def entity_extractor(data_cfg: dict):
@@ -126,7 +129,8 @@ def decode(cfg: dict, model_path, rows: list[dict]) -> list[str]:
     model = load_model(model_path).to(device_for(cfg)).eval()
     decoded = beam_generate(model, load_tokenizer(model_path), [r["document"] for r in rows],
                             num_beams=cfg["num_beams"], max_len=cfg["max_len"], min_len=cfg["min_len"],
-                            max_source_len=cfg["max_source_len"], batch_size=cfg["batch_size"], lenpen=cfg["lenpen"])
+                            max_source_len=cfg["max_source_len"], batch_size=cfg["batch_size"],
+                            lenpen=cfg["lenpen"])
     return [d[0] for d in decoded]
 
 
@@ -182,18 +186,27 @@ def compare_systems(per_doc: dict[str, list[dict]], cfg: dict) -> dict:
             a = [m.get(key) for m in per_doc[name]]
             b = [m.get(key) for m in per_doc[names[0]]]
             if any(v is not None for v in a) and any(v is not None for v in b):
-                diff, low, high, p = paired_bootstrap_diff(a, b, n_resamples=cfg["bootstrap"]["n_resamples"], seed=cfg["bootstrap"]["seed"])
-                out[f"{name}-vs-{names[0]}"][key] = {"diff": diff, "ci_low": low, "ci_high": high, "p_value": p}
+                diff, low, high, p = paired_bootstrap_diff(
+                    a, b, n_resamples=cfg["bootstrap"]["n_resamples"], seed=cfg["bootstrap"]["seed"]
+                )
+                out[f"{name}-vs-{names[0]}"][key] = {
+                    "diff": diff, "ci_low": low, "ci_high": high, "p_value": p
+                }
     return out
 
 
 def quals_auc(per_doc: dict[str, list[dict]]) -> dict:
     """How well low QUALS flags oracle-hallucinated system outputs (pooled over systems)."""
-    pairs = [(m["quals"], m["hallucinated"]) for rows in per_doc.values() for m in rows if m.get("quals") is not None]
+    pairs = [
+        (m["quals"], m["hallucinated"])
+        for rows in per_doc.values() for m in rows if m.get("quals") is not None
+    ]
     labels = [int(h) for _, h in pairs]
     if not pairs or len(set(labels)) < 2:
         return {"roc_auc": None, "n": len(pairs)}
-    return {"roc_auc": roc_auc([-q for q, _ in pairs], labels), "n": len(pairs), "n_hallucinated": sum(labels)}
+    return {
+        "roc_auc": roc_auc([-q for q, _ in pairs], labels), "n": len(pairs), "n_hallucinated": sum(labels)
+    }
 
 
 def results_table(results: dict) -> str:
@@ -204,11 +217,20 @@ def results_table(results: dict) -> str:
         for key in columns:
             m = summary.get(key)
             scale = 100 if key not in ("quals",) else 1
-            cells.append("n/a" if m is None else f"{m['mean'] * scale:.2f} [{m['ci_low'] * scale:.2f}, {m['ci_high'] * scale:.2f}]")
+            cells.append(
+                "n/a" if m is None
+                else f"{m['mean'] * scale:.2f} [{m['ci_low'] * scale:.2f}, {m['ci_high'] * scale:.2f}]"
+            )
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     lines.append("")
-    lines.append(f"{results['n_docs']} {results['split']} documents; mean [95% bootstrap CI]; ROUGE, rates and entity precision/recall in %, QUALS in nats.")
+    lines.append(
+        f"{results['n_docs']} {results['split']} documents; mean [95% bootstrap CI]; "
+        "ROUGE, rates and entity precision/recall in %, QUALS in nats."
+    )
     auc = results.get("quals_auc_vs_oracle")
     if auc and auc.get("roc_auc") is not None:
-        lines.append(f"QUALS ROC-AUC against oracle hallucination labels (system outputs, pooled): {auc['roc_auc']:.3f} (n={auc['n']}).")
+        lines.append(
+            "QUALS ROC-AUC against oracle hallucination labels (system outputs, pooled): "
+            f"{auc['roc_auc']:.3f} (n={auc['n']})."
+        )
     return "\n".join(lines)

@@ -128,7 +128,8 @@ def pearson(x: Sequence[float], y: Sequence[float]) -> float:
 def spearman(x: Sequence[float], y: Sequence[float]) -> float:
     """Spearman correlation: Pearson on average ranks, so ties are handled like scipy's ``spearmanr``.
 
-    >>> round(spearman([1, 2, 2, 3], [1, 3, 2, 4]), 6)  # ranks [1, 2.5, 2.5, 4] vs [1, 3, 2, 4]: 4.5/sqrt(4.5*5)
+    >>> # ranks [1, 2.5, 2.5, 4] vs [1, 3, 2, 4]: 4.5/sqrt(4.5*5)
+    >>> round(spearman([1, 2, 2, 3], [1, 3, 2, 4]), 6)
     0.948683
     """
     return pearson(average_ranks(x), average_ranks(y))

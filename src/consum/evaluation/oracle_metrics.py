@@ -29,7 +29,9 @@ RATES = ("hallucinated", "extrinsic", "intrinsic")
 def oracle_metrics(doc_facts: Mapping | str, summary: str) -> dict:
     verdict = check_summary(doc_facts, summary)
     counts = verdict.kind_counts()
-    exact_names = sum(m.entity_type in NAME_TYPES and m.status in (SUPPORTED, INTRINSIC) for m in verdict.mentions)
+    exact_names = sum(
+        m.entity_type in NAME_TYPES and m.status in (SUPPORTED, INTRINSIC) for m in verdict.mentions
+    )
     return {
         "hallucinated": float(verdict.hallucinated),
         "extrinsic": float(verdict.n_extrinsic > 0),
@@ -63,7 +65,9 @@ def breakdown(per_doc: list[dict], n_resamples: int, seed: int) -> dict:
 
 def breakdown_table(results: dict) -> str:
     """Markdown: per system, each kind as "% of summaries [CI] (mentions)", and the exact-copy rate."""
-    systems = {name: s["oracle_breakdown"] for name, s in results["systems"].items() if "oracle_breakdown" in s}
+    systems = {
+        name: s["oracle_breakdown"] for name, s in results["systems"].items() if "oracle_breakdown" in s
+    }
     if not systems:
         return ""
     header = ["system", *(k.replace("_", " ") for k in ERROR_KINDS), "exact-copy rate"]
@@ -74,9 +78,9 @@ def breakdown_table(results: dict) -> str:
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     lines.append("")
     lines.append(
-        "Oracle hallucinations by kind (docs/factworld.md): % of summaries with at least one [95% bootstrap CI] "
-        "(mentions in all); exact-copy rate: % of the name mentions pointing at a document name that are "
-        "exactly it (the rest are mangled copies)."
+        "Oracle hallucinations by kind (docs/factworld.md): % of summaries with at least one "
+        "[95% bootstrap CI] (mentions in all); exact-copy rate: % of the name mentions pointing at a "
+        "document name that are exactly it (the rest are mangled copies)."
     )
     return "\n".join(lines)
 

@@ -17,7 +17,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 
 def plot_quals_distribution(per_doc: dict[str, list[dict]], path: Path) -> bool:
-    series = {name: [m["quals"] for m in rows if m.get("quals") is not None] for name, rows in per_doc.items()}
+    series = {
+        name: [m["quals"] for m in rows if m.get("quals") is not None] for name, rows in per_doc.items()
+    }
     if not any(series.values()):
         return False
     fig, ax = plt.subplots(figsize=(7, 3.8))
@@ -34,11 +36,18 @@ def plot_quals_distribution(per_doc: dict[str, list[dict]], path: Path) -> bool:
 
 
 def plot_rates(results: dict, path: Path) -> bool:
-    keys = [k for k in ("hallucinated", "extrinsic", "intrinsic") if any(k in s for s in results["systems"].values())]
+    keys = [
+        k for k in ("hallucinated", "extrinsic", "intrinsic")
+        if any(k in s for s in results["systems"].values())
+    ]
     ylabel = "share of summaries (%)"
     if not keys:
-        keys, ylabel = [k for k in ("prec_s", "prec_t", "recall_t") if any(k in s for s in results["systems"].values())], "%"
-    return plot_bars({name: {k: s.get(k) for k in keys} for name, s in results["systems"].items()}, keys, ylabel, path)
+        keys, ylabel = [
+            k for k in ("prec_s", "prec_t", "recall_t") if any(k in s for s in results["systems"].values())
+        ], "%"
+    return plot_bars(
+        {name: {k: s.get(k) for k in keys} for name, s in results["systems"].items()}, keys, ylabel, path
+    )
 
 
 def plot_kinds(results: dict, path: Path) -> bool:
@@ -59,9 +68,14 @@ def plot_bars(stats_by_system: dict[str, dict], keys: list[str], ylabel: str, pa
     for i, name in enumerate(names):
         stats = [stats_by_system[name].get(k) for k in keys]
         means = [100 * s["mean"] if s else 0 for s in stats]
-        errors = [[100 * (s["mean"] - s["ci_low"]) if s else 0 for s in stats], [100 * (s["ci_high"] - s["mean"]) if s else 0 for s in stats]]
+        errors = [
+            [100 * (s["mean"] - s["ci_low"]) if s else 0 for s in stats],
+            [100 * (s["ci_high"] - s["mean"]) if s else 0 for s in stats],
+        ]
         ax.bar([j + i * width for j in range(len(keys))], means, width, yerr=errors, capsize=3, label=name)
-    ax.set_xticks([j + width * (len(names) - 1) / 2 for j in range(len(keys))], [k.replace("_", " ") for k in keys])
+    ax.set_xticks(
+        [j + width * (len(names) - 1) / 2 for j in range(len(keys))], [k.replace("_", " ") for k in keys]
+    )
     ax.set_ylabel(ylabel)
     ax.legend(fontsize=8)
     fig.tight_layout()
@@ -98,7 +112,10 @@ def plot_token_logprobs(pair: dict, path: Path) -> None:
 def markdown_table_to_html(table: str) -> str:
     lines = [line for line in table.splitlines() if line.startswith("|")]
     notes = [line for line in table.splitlines() if line and not line.startswith("|")]
-    rows = [[html.escape(c.strip()) for c in line.strip("|").split("|")] for line in lines if not line.startswith("|---")]
+    rows = [
+        [html.escape(c.strip()) for c in line.strip("|").split("|")]
+        for line in lines if not line.startswith("|---")
+    ]
     head, body = rows[0], rows[1:]
     out = ["<table>", "<tr>" + "".join(f"<th>{c}</th>" for c in head) + "</tr>"]
     out += ["<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in body]
@@ -108,7 +125,8 @@ def markdown_table_to_html(table: str) -> str:
 
 
 def highlight(text: str, spans: list[tuple[int, int, str, str]]) -> str:
-    """HTML of ``text`` with each (start, end, css class, title) span marked; overlapping spans are dropped."""
+    """HTML of ``text`` with each (start, end, css class, title) span marked; overlapping spans are
+    dropped."""
     out, cursor = [], 0
     for start, end, css, title in sorted(spans):
         if start < cursor:
@@ -147,8 +165,10 @@ def worst_example_html(pair: dict, metrics: dict, document: str, image: str) -> 
 
 STYLE = (
     "<style>body{font-family:sans-serif;max-width:1000px;margin:auto} table{border-collapse:collapse}"
-    " td,th{border:1px solid #ccc;padding:3px 6px;font-size:13px} .ex{background:#f6f6f6;padding:6px;margin:6px 0}"
-    " mark.answer{background:#ffe08a} mark.oracle{background:#f7a6a6} mark.oracle.answer{background:#f5b041}</style>"
+    " td,th{border:1px solid #ccc;padding:3px 6px;font-size:13px}"
+    " .ex{background:#f6f6f6;padding:6px;margin:6px 0}"
+    " mark.answer{background:#ffe08a} mark.oracle{background:#f7a6a6}"
+    " mark.oracle.answer{background:#f5b041}</style>"
 )
 
 
@@ -156,7 +176,8 @@ def write_report(run_path: Path, results: dict, per_doc: dict[str, list[dict]], 
                  tables: list[str], documents: dict[str, str], n_worst: int = 4) -> Path:
     run_path = Path(run_path)
     parts = ["<html><head><meta charset='utf-8'><title>consum evaluation</title>", STYLE,
-             f"</head><body><h1>consum evaluation ({html.escape(results['split'])}, {results['n_docs']} documents)</h1>",
+             f"</head><body><h1>consum evaluation ({html.escape(results['split'])}, "
+             f"{results['n_docs']} documents)</h1>",
              *(markdown_table_to_html(t) for t in tables)]
     if plot_quals_distribution(per_doc, run_path / "quals_distribution.png"):
         parts.append("<h2>QUALS per system</h2><img src='quals_distribution.png'>")

@@ -56,7 +56,8 @@ def rouge_mean_f1(
 
 
 def split_sentences(text: str) -> list[str]:
-    """Split on ., ! or ? followed by whitespace and a capital, digit or opening quote; keep titles like "Mr." attached.
+    """Split on ., ! or ? followed by whitespace and a capital, digit or opening quote; keep titles
+    like "Mr." attached.
 
     >>> split_sentences("Mr. Smith left. He was 5. 'No', she said!")
     ['Mr. Smith left.', 'He was 5.', "'No', she said!"]

@@ -80,7 +80,8 @@ def mask_special(
 ) -> None:
     """In place, fairseq 0.9's rules: never pad; no eos before step ``min_len``; only eos at step ``max_len``.
 
-    Step t produces the (t+1)-th token after the decoder start, so sequences hold min_len+1 to max_len+1 tokens.
+    Step t produces the (t+1)-th token after the decoder start, so sequences hold min_len+1 to
+    max_len+1 tokens.
     """
     log_probs[:, special.pad] = -torch.inf
     if step < min_len:
@@ -129,7 +130,8 @@ class IncrementalDecoder:
         return self._log_softmax_last(self._logits(last_tokens.view(-1, 1)))
 
     def extend(self, tokens: torch.Tensor) -> torch.Tensor:
-        """Logits (model dtype) after each of several tokens per row, fed at once: (num_rows, length, vocab)."""
+        """Logits (model dtype) after each of several tokens per row, fed at once:
+        (num_rows, length, vocab)."""
         return self._logits(tokens)
 
     def select_rows(self, parent_rows: torch.Tensor) -> None:

@@ -24,7 +24,9 @@ def beam_generate(
 ) -> list[list[str]]:
     """Return, per text, ``num_return_sequences`` decoded summaries (best first)."""
     device = next(model.parameters()).device
-    encoded = tokenizer(list(texts), add_special_tokens=True, truncation=True, max_length=max_source_len)["input_ids"]
+    encoded = tokenizer(
+        list(texts), add_special_tokens=True, truncation=True, max_length=max_source_len
+    )["input_ids"]
     order = sorted(range(len(texts)), key=lambda i: len(encoded[i]))
     results: list[list[str]] = [[] for _ in texts]
     for start in range(0, len(order), batch_size):
@@ -42,5 +44,7 @@ def beam_generate(
         )
         texts_out = tokenizer.batch_decode(out, skip_special_tokens=True)
         for j, i in enumerate(idx):
-            results[i] = [t.strip() for t in texts_out[j * num_return_sequences : (j + 1) * num_return_sequences]]
+            results[i] = [
+                t.strip() for t in texts_out[j * num_return_sequences : (j + 1) * num_return_sequences]
+            ]
     return results

@@ -56,7 +56,9 @@ def generate_rows(model, tokenizer, docs: Sequence[dict], cfg: dict) -> list[dic
     """Candidates of ``docs`` as keyed rows, in ``docs`` order; batches are length-sorted."""
     gen_cfg = cfg["generation"]
     device = next(model.parameters()).device
-    encoded = tokenizer([d["document"] for d in docs], truncation=True, max_length=cfg["max_source_len"])["input_ids"]
+    encoded = tokenizer(
+        [d["document"] for d in docs], truncation=True, max_length=cfg["max_source_len"]
+    )["input_ids"]
     order = sorted(range(len(docs)), key=lambda i: len(encoded[i]))
     by_doc: dict[int, list[dict]] = {}
     ids = cand_ids(gen_cfg["method"], gen_cfg["num_candidates"])
@@ -64,7 +66,9 @@ def generate_rows(model, tokenizer, docs: Sequence[dict], cfg: dict) -> list[dic
         idx = order[start : start + cfg["batch_size"]]
         batch = tokenizer.pad({"input_ids": [encoded[i] for i in idx]}, return_tensors="pt").to(device)
         seeds = [document_seed(cfg["seed"], docs[i]["doc_id"]) for i in idx]
-        for i, hyps in zip(idx, generate_hypotheses(model, batch["input_ids"], batch["attention_mask"], gen_cfg, seeds)):
+        for i, hyps in zip(
+            idx, generate_hypotheses(model, batch["input_ids"], batch["attention_mask"], gen_cfg, seeds)
+        ):
             by_doc[i] = [
                 {
                     "doc_id": docs[i]["doc_id"],
@@ -102,21 +106,34 @@ def run(cfg: dict, *, echo=print) -> RunDir:
     split = cfg["split"]
     if split not in data_run.manifest["outputs"]:
         raise DataError(f"data run {data_run.path} has no split {split!r}")
-    docs = [{"doc_id": r["doc_id"], "document": r["document"]} for r in data_run.table(split).select_columns(["doc_id", "document"]).to_list()]
+    docs = [
+        {"doc_id": r["doc_id"], "document": r["document"]}
+        for r in data_run.table(split).select_columns(["doc_id", "document"]).to_list()
+    ]
     if cfg.get("max_docs"):
         docs = docs[: cfg["max_docs"]]
     if not docs:
         raise DataError(f"split {split!r} of {data_run.path} is empty: nothing to generate")
-    model, tokenizer = load_generation_model(model_run.model_path, cfg.get("precision", "no"), accelerator.device)
+    model, tokenizer = load_generation_model(
+        model_run.model_path, cfg.get("precision", "no"), accelerator.device
+    )
 
     shards = chunk(docs, cfg["shard_size"])
     accelerator.wait_for_everyone()  # every rank lists the missing shards before any rank writes
     pending = pending_shards(run.path, "candidates", len(shards))
     accelerator.wait_for_everyone()
     with accelerator.split_between_processes(pending) as mine:
-        progress = tqdm(total=len(pending), desc=f"generate[{split}]", disable=not accelerator.is_main_process)
+        progress = tqdm(
+            total=len(pending), desc=f"generate[{split}]", disable=not accelerator.is_main_process
+        )
         crash_after = (cfg.get("fault") or {}).get("after_shards")  # test hook: simulate a kill
-        for n_done, _ in enumerate(run_shards(run.path, "candidates", shards, lambda d: generate_rows(model, tokenizer, d, cfg), shard_indices=mine), 1):
+        for n_done, _ in enumerate(
+            run_shards(
+                run.path, "candidates", shards, lambda d: generate_rows(model, tokenizer, d, cfg),
+                shard_indices=mine,
+            ),
+            1,
+        ):
             progress.update(accelerator.num_processes)
             if crash_after is not None and n_done >= crash_after:
                 raise RuntimeError(f"fault.after_shards={crash_after}: simulated crash")
@@ -131,7 +148,10 @@ def run(cfg: dict, *, echo=print) -> RunDir:
             "generate candidates",
         )
         run.record_output("candidates", key=["doc_id", "cand_id"])
-        run.stats.update({"split": split, "n_docs": len(docs), "method": cfg["generation"]["method"], "n_candidates": table.num_rows})
+        run.stats.update({
+            "split": split, "n_docs": len(docs), "method": cfg["generation"]["method"],
+            "n_candidates": table.num_rows,
+        })
         run.finalize()
         echo(f"generate -> {run.path}: {table.num_rows} candidates for {len(docs)} documents ({split})")
     return run

@@ -1,4 +1,5 @@
-"""Teacher-forced per-token log-probs of given targets: QUALS's doc-conditioned side (spec §4) and our tests."""
+"""Teacher-forced per-token log-probs of given targets: QUALS's doc-conditioned side (spec §4) and
+our tests."""
 
 from __future__ import annotations
 

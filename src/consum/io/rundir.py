@@ -115,14 +115,16 @@ def open_input(path: str | Path, expected_stage: str | tuple[str, ...] | None = 
     if not (path / COMPLETE_MARKER).exists():
         raise IncompleteRunError(
             f"input run dir {path} has no {COMPLETE_MARKER} marker: the stage that writes it has not "
-            f"finished (crashed, killed or still running). Rerun that stage with the same run_id to resume it."
+            f"finished (crashed, killed or still running). "
+            f"Rerun that stage with the same run_id to resume it."
         )
     manifest = json.loads((path / MANIFEST).read_text())
     if expected_stage is not None:
         allowed = (expected_stage,) if isinstance(expected_stage, str) else expected_stage
         if manifest.get("stage") not in allowed:
             raise ValueError(
-                f"input run dir {path} was written by stage {manifest.get('stage')!r}, expected one of {allowed}"
+                f"input run dir {path} was written by stage {manifest.get('stage')!r}, "
+                f"expected one of {allowed}"
             )
     return InputRun(path=path, manifest=manifest)
 
@@ -170,7 +172,8 @@ class RunDir:
         saved = self.path / ".config_hash"
         if saved.exists() and saved.read_text().strip() != self.config_hash:
             raise ConfigMismatchError(
-                f"run dir {self.path} was started with a different config (hash {saved.read_text().strip()} != "
+                f"run dir {self.path} was started with a different config "
+                f"(hash {saved.read_text().strip()} != "
                 f"{self.config_hash}); use a new run_id or the same config to resume"
             )
         if self.is_main and not self.is_complete:

@@ -47,7 +47,8 @@ def pair_mask(is_positive: torch.Tensor, group_ids: torch.Tensor, present: torch
 
 
 def pairwise_difference(scores: torch.Tensor) -> torch.Tensor:
-    """``(N, N)`` with ``[i, j] = scores[i] - scores[j]``: positive-minus-negative where ``pair_mask`` holds."""
+    """``(N, N)`` with ``[i, j] = scores[i] - scores[j]``: positive-minus-negative where ``pair_mask``
+    holds."""
     return scores.unsqueeze(1) - scores.unsqueeze(0)
 
 

@@ -33,14 +33,15 @@ def model_for_training(
     """The starting model of a training stage.
 
     ``model_cfg['name_or_path']`` set: load it (hub name or local path, e.g. an upstream run's
-    ``model/``, such as a ``pretrain`` run's for ``model=pretrained``). Otherwise build the tiny model: train a BPE tokenizer on ``training_texts()`` and
-    a random BART from ``model_cfg['tiny']``. ``separator`` (QAGen) is added as a special token and
-    the embeddings are resized.
+    ``model/``, such as a ``pretrain`` run's for ``model=pretrained``). Otherwise build the tiny
+    model: train a BPE tokenizer on ``training_texts()`` and a random BART from
+    ``model_cfg['tiny']``. ``separator`` (QAGen) is added as a special token and the embeddings are
+    resized.
     """
     if model_cfg.get("recipe") is not None and not Path(model_cfg["name_or_path"]).exists():
         raise FileNotFoundError(
-            f"no pretrained model at {model_cfg['name_or_path']}: run `make pretrain` with the same experiment "
-            "first (its run dir is keyed by the recipe, model.recipe)"
+            f"no pretrained model at {model_cfg['name_or_path']}: run `make pretrain` with the same "
+            "experiment first (its run dir is keyed by the recipe, model.recipe)"
         )
     if model_cfg.get("name_or_path"):
         tokenizer = load_tokenizer(model_cfg["name_or_path"])

@@ -1,4 +1,5 @@
-"""A byte-level BPE tokenizer trained locally, laid out like BART's (ids 0/1/2/3/4 = <s>/<pad>/</s>/<unk>/<mask>).
+"""A byte-level BPE tokenizer trained locally, laid out like BART's
+(ids 0/1/2/3/4 = <s>/<pad>/</s>/<unk>/<mask>).
 
 Wrapped as a transformers fast tokenizer and saved with ``save_pretrained`` so that later stages
 load it with ``AutoTokenizer.from_pretrained(dir)``, exactly as they would load

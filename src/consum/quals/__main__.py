@@ -20,20 +20,30 @@ from tqdm.auto import tqdm
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="consum-quals", description="Score (document, summary) pairs with QUALS.")
-    p.add_argument("--qagen", required=True, help="QAGen model: a train_qagen run dir, its model/ dir, or a hub name")
-    p.add_argument("--input", required=True, help="jsonl, csv or parquet with a document and a summary column")
+    p = argparse.ArgumentParser(
+        prog="consum-quals", description="Score (document, summary) pairs with QUALS."
+    )
+    p.add_argument(
+        "--qagen", required=True, help="QAGen model: a train_qagen run dir, its model/ dir, or a hub name"
+    )
+    p.add_argument(
+        "--input", required=True, help="jsonl, csv or parquet with a document and a summary column"
+    )
     p.add_argument("--output", required=True, help="jsonl to write")
     p.add_argument("--doc-field", default="doc")
     p.add_argument("--summary-field", default="summary")
     p.add_argument("--filter", default="original", choices=["original", "strict"])
     p.add_argument("--summary-side", default="penalised", choices=["penalised", "clean"])
-    p.add_argument("--num-beams", type=int, default=60, help="QA pairs generated per summary (diverse beam groups too)")
+    p.add_argument(
+        "--num-beams", type=int, default=60, help="QA pairs generated per summary (diverse beam groups too)"
+    )
     p.add_argument("--chunk-size", type=int, default=64, help="rows scored per call (progress granularity)")
     p.add_argument("--precision", default="no", choices=["no", "bf16", "fp16"])
     p.add_argument("--device", default=None)
     p.add_argument("--cache", default=None, help="sqlite file caching QA generation")
-    p.add_argument("--details", action="store_true", help="also write the kept QA pairs with per-token log-probs")
+    p.add_argument(
+        "--details", action="store_true", help="also write the kept QA pairs with per-token log-probs"
+    )
     return p.parse_args(argv)
 
 
@@ -50,7 +60,8 @@ def main(argv=None) -> int:
         print(f"consum-quals: {e}", file=sys.stderr)
         return 2
     print(f"consum-quals: scored {len(records)} rows -> {args.output}"
-          + (f" ({n_truncated} documents cut at the QAGen's max length)" if n_truncated else ""), file=sys.stderr)
+          + (f" ({n_truncated} documents cut at the QAGen's max length)" if n_truncated else ""),
+          file=sys.stderr)
     return 0
 
 
@@ -89,7 +100,9 @@ def score_to_file(args, documents: list[str], summaries: list[str], records: lis
             for start in range(0, len(records), args.chunk_size):
                 end = start + args.chunk_size
                 try:
-                    results = scorer.score(documents[start:end], summaries[start:end], keep_pairs=args.details)
+                    results = scorer.score(
+                        documents[start:end], summaries[start:end], keep_pairs=args.details
+                    )
                 except (TypeError, ValueError) as e:
                     raise InputError(f"{args.input}: {e} (rows counted from {start}); nothing written") from e
                 for record, res in zip(records[start:end], results):

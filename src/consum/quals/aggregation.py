@@ -141,7 +141,9 @@ def answer_only_score(
     The original's ``eval_a_ns-ns`` subtracted the *full-sequence* summary mean ``ns`` instead; that
     variant is ``answer_mean(doc, ...) - mean(summary)`` if parity is ever needed.
 
-    >>> answer_only_score([-1.0, -2.0, -3.0, -5.0, -9.0], [-1.0, -1.0, -1.0, -2.0, -1.0], [11, 99, 12, 13, 2], 99)
+    >>> answer_only_score(
+    ...     [-1.0, -2.0, -3.0, -5.0, -9.0], [-1.0, -1.0, -1.0, -2.0, -1.0], [11, 99, 12, 13, 2], 99
+    ... )
     -2.5
     """
     if len(doc_token_logprobs) != len(summary_token_logprobs):

@@ -33,14 +33,19 @@ class QACache:
         found: dict[str, dict] = {}
         for start in range(0, len(keys), 500):  # SQLite's bound-parameter limit
             part = keys[start : start + 500]
-            rows = self._db.execute(f"SELECT key, value FROM qa WHERE key IN ({','.join('?' * len(part))})", part)
+            rows = self._db.execute(
+                f"SELECT key, value FROM qa WHERE key IN ({','.join('?' * len(part))})", part
+            )
             found.update((k, json.loads(v)) for k, v in rows)
         self.hits += len(found)
         self.misses += len(keys) - len(found)
         return found
 
     def put_many(self, items: dict[str, dict]) -> None:
-        self._db.executemany("INSERT OR REPLACE INTO qa (key, value) VALUES (?, ?)", [(k, json.dumps(v)) for k, v in items.items()])
+        self._db.executemany(
+            "INSERT OR REPLACE INTO qa (key, value) VALUES (?, ?)",
+            [(k, json.dumps(v)) for k, v in items.items()],
+        )
         self._db.commit()
 
     def close(self) -> None:

@@ -43,27 +43,37 @@ def collect_items(cfg: dict, run: RunDir) -> list[dict]:
         check_unique([(c["doc_id"], c["cand_id"]) for c in cands], "candidates")
         stray = {c["doc_id"] for c in cands} - known
         if stray and not cfg.get("max_docs"):
-            raise DataError(f"{len(stray)} candidate doc_ids are not in split {split!r} of {data_run.path}, e.g. {sorted(stray)[:3]}")
+            raise DataError(
+                f"{len(stray)} candidate doc_ids are not in split {split!r} of {data_run.path}, "
+                f"e.g. {sorted(stray)[:3]}"
+            )
         for c in cands:
             if c["doc_id"] in known:
                 summaries[c["doc_id"]].append((c["cand_id"], c["text"]))
-    items = [{"doc_id": r["doc_id"], "document": r["document"], "summaries": summaries[r["doc_id"]]} for r in rows if summaries[r["doc_id"]]]
+    items = [
+        {"doc_id": r["doc_id"], "document": r["document"], "summaries": summaries[r["doc_id"]]}
+        for r in rows if summaries[r["doc_id"]]
+    ]
     if not items:
         raise DataError("nothing to score: no references (score_references=false) and no candidates")
     return items
 
 
 def score_shard(scorer: QualsScorer, items: list[dict], detail: bool) -> tuple[list[dict], list[dict]]:
-    results = scorer.score_groups([it["document"] for it in items], [[s for _, s in it["summaries"]] for it in items], keep_pairs=detail)
+    results = scorer.score_groups(
+        [it["document"] for it in items], [[s for _, s in it["summaries"]] for it in items], keep_pairs=detail
+    )
     rows, details = [], []
     for it, per_summary in zip(items, results):
         for (cand_id, _), res in zip(it["summaries"], per_summary):
             rows.append({"doc_id": it["doc_id"], "cand_id": cand_id, "quals": res.quals, "n_qa": res.n_qa,
                          "n_generated": res.n_generated, "document_truncated": res.document_truncated})
             for k, pair in enumerate(res.pairs):
-                details.append({"doc_id": it["doc_id"], "cand_id": cand_id, "qa_index": k, "question": pair.question,
-                                "answer": pair.answer, "tokens": pair.tokens, "doc_logprobs": pair.doc_logprobs,
-                                "summary_logprobs": pair.summary_logprobs, "pair_score": pair.score})
+                details.append({
+                    "doc_id": it["doc_id"], "cand_id": cand_id, "qa_index": k, "question": pair.question,
+                    "answer": pair.answer, "tokens": pair.tokens, "doc_logprobs": pair.doc_logprobs,
+                    "summary_logprobs": pair.summary_logprobs, "pair_score": pair.score,
+                })
     return rows, details
 
 
@@ -77,7 +87,9 @@ def run(cfg: dict, *, echo=print) -> RunDir:
     items = collect_items(cfg, run)
     qagen_run = open_input(cfg["inputs"]["qagen"], expected_stage="train_qagen")
     run.add_input("qagen", qagen_run)
-    scorer = QualsScorer.from_pretrained(qagen_run.model_path, device=str(accelerator.device), cache_path=cfg.get("cache"), **cfg["quals"])
+    scorer = QualsScorer.from_pretrained(
+        qagen_run.model_path, device=str(accelerator.device), cache_path=cfg.get("cache"), **cfg["quals"]
+    )
 
     shards = list(enumerate(chunk(items, cfg["shard_size"])))  # (shard index, items)
     accelerator.wait_for_everyone()  # every rank lists the missing shards before any rank writes
@@ -96,7 +108,9 @@ def run(cfg: dict, *, echo=print) -> RunDir:
         return rows
 
     with accelerator.split_between_processes(pending) as mine:
-        progress = tqdm(total=len(pending), desc=f"score_quals[{cfg['split']}]", disable=not accelerator.is_main_process)
+        progress = tqdm(
+            total=len(pending), desc=f"score_quals[{cfg['split']}]", disable=not accelerator.is_main_process
+        )
         crash_after = (cfg.get("fault") or {}).get("after_shards")
         for n_done, _ in enumerate(run_shards(run.path, "scores", shards, process, shard_indices=mine), 1):
             progress.update(accelerator.num_processes)
@@ -145,4 +159,5 @@ def format_stats(run: RunDir) -> str:
         return "n/a" if v is None else f"{v:.4f}"
     return (f"score_quals -> {run.path}: {s['n_scored']} summaries ({s['n_null']} without QA pairs), "
             f"mean n_qa {fmt(s['mean_n_qa'])}, mean QUALS refs {fmt(s['mean_quals_references'])} / "
-            f"candidates {fmt(s['mean_quals_candidates'])}, {s['summaries_per_s_rank0']} summaries/s on rank 0")
+            f"candidates {fmt(s['mean_quals_candidates'])}, "
+            f"{s['summaries_per_s_rank0']} summaries/s on rank 0")

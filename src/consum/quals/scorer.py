@@ -106,7 +106,9 @@ def candidates_from_tokens(tokenizer, hypotheses, sep_id: int) -> list[QACandida
     return out
 
 
-def plan_score_batches(todo: Sequence[int], pairs: Sequence[tuple[int, list[int]]], doc_lengths: Sequence[int], budget: int) -> list[list]:
+def plan_score_batches(
+    todo: Sequence[int], pairs: Sequence[tuple[int, list[int]]], doc_lengths: Sequence[int], budget: int
+) -> list[list]:
     """Pack QA pairs into batches of (document, pair indices, cost) units, length-sorted.
 
     A unit holds pairs of ONE document (it is encoded once per batch); cost per QA row =
@@ -193,14 +195,22 @@ class QualsScorer:
         self.separator = separator or getattr(model.config, "qa_separator", None) or "<sep>"
         self.sep_id = tokenizer.convert_tokens_to_ids(self.separator)
         if self.sep_id is None or self.sep_id == tokenizer.unk_token_id:
-            raise ValueError(f"the QAGen tokenizer has no separator token {self.separator!r}; was it trained by train-qagen?")
+            raise ValueError(
+                f"the QAGen tokenizer has no separator token {self.separator!r}; "
+                "was it trained by train-qagen?"
+            )
         self.cache = cache
         self.model_hash = model_hash or weights_hash(model)
         self.n_documents_truncated = 0
 
     @classmethod
-    def from_pretrained(cls, path: str | Path, *, device: str | None = None, cache_path: str | Path | None = None, **overrides) -> QualsScorer:
-        """Load a QAGen (``train-qagen``'s ``model/`` dir, or a hub name). ``overrides``: QualsConfig fields."""
+    def from_pretrained(
+        cls, path: str | Path, *, device: str | None = None, cache_path: str | Path | None = None, **overrides
+    ) -> QualsScorer:
+        """Load a QAGen (``train-qagen``'s ``model/`` dir, or a hub name).
+
+        ``overrides``: QualsConfig fields.
+        """
         from consum.models.loading import load_model, load_tokenizer
 
         path = Path(path)
@@ -209,7 +219,9 @@ class QualsScorer:
         model = load_model(model_dir).to(device)
         config = QualsConfig.from_dict(overrides)
         cache = QACache(cache_path) if cache_path else None
-        return cls(model, load_tokenizer(model_dir), config, cache=cache, model_hash=weights_hash(model, model_dir))
+        return cls(
+            model, load_tokenizer(model_dir), config, cache=cache, model_hash=weights_hash(model, model_dir)
+        )
 
     def max_source_tokens(self, configured: int) -> int:
         """The configured encoder length, capped by the model's position embeddings."""
@@ -222,7 +234,9 @@ class QualsScorer:
 
     def _autocast(self):
         if self.device.type == "cuda" and self.config.precision != "no":
-            return torch.autocast("cuda", dtype={"bf16": torch.bfloat16, "fp16": torch.float16}[self.config.precision])
+            return torch.autocast(
+                "cuda", dtype={"bf16": torch.bfloat16, "fp16": torch.float16}[self.config.precision]
+            )
         return contextlib.nullcontext()
 
     # ---- QA generation ------------------------------------------------------------------------
@@ -239,11 +253,15 @@ class QualsScorer:
         max_len = self.max_source_tokens(gen.max_summary_len)
         encoded = self.tokenizer(todo, truncation=True, max_length=max_len)["input_ids"] if todo else []
         order = sorted(range(len(todo)), key=lambda i: len(encoded[i]))
-        beam_cfg = DiverseBeamConfig(num_beams=gen.num_beams, num_groups=gen.num_groups, diversity_strength=gen.diversity_strength,
-                                     min_len=gen.min_len, max_len=gen.max_len, lenpen=gen.lenpen)
+        beam_cfg = DiverseBeamConfig(
+            num_beams=gen.num_beams, num_groups=gen.num_groups, diversity_strength=gen.diversity_strength,
+            min_len=gen.min_len, max_len=gen.max_len, lenpen=gen.lenpen,
+        )
 
         def run_batch(idx: list[int]) -> None:
-            batch = self.tokenizer.pad({"input_ids": [encoded[i] for i in idx]}, return_tensors="pt").to(self.device)
+            batch = self.tokenizer.pad(
+                {"input_ids": [encoded[i] for i in idx]}, return_tensors="pt"
+            ).to(self.device)
             with self._autocast():
                 hyps = diverse_beam_search(self.model, batch["input_ids"], batch["attention_mask"], beam_cfg)
             for i, h in zip(idx, hyps):
@@ -251,7 +269,9 @@ class QualsScorer:
 
         with_oom_backoff(run_batch, order, self.config.summary_batch_size, "QA generation")
         if self.cache is not None and fresh:
-            self.cache.put_many({cache_key(s, self.model_hash, gen.key()): g.to_json() for s, g in fresh.items()})
+            self.cache.put_many(
+                {cache_key(s, self.model_hash, gen.key()): g.to_json() for s, g in fresh.items()}
+            )
         empty = GeneratedQA(0, [])
         return [done.get(k) or fresh.get(s) or empty for s, k in zip(summaries, keys)]
 
@@ -284,11 +304,16 @@ class QualsScorer:
 
     # ---- the whole metric ---------------------------------------------------------------------
 
-    def score_groups(self, documents: Sequence[str], summaries: Sequence[Sequence[str]], *, keep_pairs: bool = True) -> list[list[QualsResult]]:
+    def score_groups(
+        self, documents: Sequence[str], summaries: Sequence[Sequence[str]], *, keep_pairs: bool = True
+    ) -> list[list[QualsResult]]:
         """QUALS of ``summaries[i][j]`` against ``documents[i]``; each document is encoded once."""
         flat = [(i, s) for i, group in enumerate(summaries) for s in group]
         generated = self.generate([s for _, s in flat])
-        kept = [filter_qa(g.candidates, s, self.config.filter, self.config.max_qas) if s.strip() else [] for (_, s), g in zip(flat, generated)]
+        kept = [
+            filter_qa(g.candidates, s, self.config.filter, self.config.max_qas) if s.strip() else []
+            for (_, s), g in zip(flat, generated)
+        ]
         pairs = [(i, c.tokens) for (i, _), cands in zip(flat, kept) for c in cands]
         # also without QA pairs: whether a document is cut is reported for every row
         doc_lps, truncated = self.doc_logprobs(documents, pairs)
@@ -301,12 +326,18 @@ class QualsScorer:
                 side = c.penalised_logprobs if self.config.summary_side == "penalised" else c.token_logprobs
                 doc_lp = doc_lps[cursor]
                 cursor += 1
-                scored.append(QAPairScore(c.question, c.answer, c.tokens, doc_lp, side, pair_score(doc_lp, side)))
+                scored.append(
+                    QAPairScore(c.question, c.answer, c.tokens, doc_lp, side, pair_score(doc_lp, side))
+                )
             quals = summary_quals([p.score for p in scored])
-            results[i].append(QualsResult(quals, len(scored), g.n_generated, scored if keep_pairs else [], truncated[i]))
+            results[i].append(
+                QualsResult(quals, len(scored), g.n_generated, scored if keep_pairs else [], truncated[i])
+            )
         return results
 
-    def score(self, documents: Sequence[str], summaries: Sequence[str], *, keep_pairs: bool = True) -> list[QualsResult]:
+    def score(
+        self, documents: Sequence[str], summaries: Sequence[str], *, keep_pairs: bool = True
+    ) -> list[QualsResult]:
         """QUALS of each (document, summary) pair. Identical documents are encoded once."""
         validate_inputs(documents, summaries)
         unique = list(dict.fromkeys(documents))

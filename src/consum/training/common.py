@@ -41,7 +41,10 @@ def make_optimizer(model, optim_cfg) -> tuple[torch.optim.Optimizer, torch.optim
             continue
         (no_decay if param.ndim < 2 or "norm" in name.lower() else decay).append(param)
     optimizer = torch.optim.AdamW(
-        [{"params": decay, "weight_decay": optim_cfg["weight_decay"]}, {"params": no_decay, "weight_decay": 0.0}],
+        [
+            {"params": decay, "weight_decay": optim_cfg["weight_decay"]},
+            {"params": no_decay, "weight_decay": 0.0},
+        ],
         lr=optim_cfg["lr"],
         betas=tuple(optim_cfg["betas"]),
         eps=optim_cfg["eps"],
@@ -65,7 +68,9 @@ class EncodedPair:
     target_ids: list[int]
 
 
-def encode_summaries(tokenizer, rows: Sequence[dict], max_source_len: int, max_target_len: int) -> tuple[list[EncodedPair], int]:
+def encode_summaries(
+    tokenizer, rows: Sequence[dict], max_source_len: int, max_target_len: int
+) -> tuple[list[EncodedPair], int]:
     """(document -> summary) pairs; returns the pairs and how many sources were truncated."""
     if not rows:
         return [], 0
@@ -124,7 +129,9 @@ def collate_pairs(pairs: Sequence[EncodedPair], pad_token_id: int) -> dict:
     return {"input_ids": input_ids, "attention_mask": attention_mask, "labels": labels}
 
 
-def make_loader(examples: Sequence, schedule: Sequence[MicroBatch], collate: Callable[[list], dict]) -> DataLoader:
+def make_loader(
+    examples: Sequence, schedule: Sequence[MicroBatch], collate: Callable[[list], dict]
+) -> DataLoader:
     """A DataLoader over this rank's schedule; each batch also carries its update's token count."""
 
     def collate_with_update(items):
@@ -199,8 +206,10 @@ def open_training_run(cfg: dict, *, echo: Callable[[str], object] = print):
     if run.is_complete:
         return accelerator, run, None
     set_seed(cfg["seed"], device_specific=True)
-    logger = MetricsLogger(run.path, enabled=accelerator.is_main_process, wandb_cfg=cfg["logger"].get("wandb"),
-                           config=cfg, run_name=f"{cfg['stage']}-{run.run_id}")
+    logger = MetricsLogger(
+        run.path, enabled=accelerator.is_main_process, wandb_cfg=cfg["logger"].get("wandb"),
+        config=cfg, run_name=f"{cfg['stage']}-{run.run_id}",
+    )
     return accelerator, run, logger
 
 

@@ -38,7 +38,9 @@ def build_groups(contrast_rows: list[dict], documents: dict[str, str]) -> list[d
     targets = defaultdict(list)
     for r in contrast_rows:
         if r["doc_id"] not in documents:
-            raise DataError(f"contrast row {r['doc_id']}/{r['cand_id']} names a document missing from the data run")
+            raise DataError(
+                f"contrast row {r['doc_id']}/{r['cand_id']} names a document missing from the data run"
+            )
         targets[r["doc_id"]].append({"cand_id": r["cand_id"], "role": r["role"], "text": r["text"]})
     return [{"doc_id": d, "document": documents[d], "targets": targets[d]} for d in sorted(targets)]
 
@@ -46,7 +48,10 @@ def build_groups(contrast_rows: list[dict], documents: dict[str, str]) -> list[d
 def split_heldout(groups: list[dict], fraction: float, seed: int) -> tuple[list[dict], list[dict]]:
     """Deterministic by doc_id hash: the same documents are held out whatever the order or world size."""
     paired = lambda g: {t["role"] for t in g["targets"]} == {"pos", "neg"}  # noqa: E731
-    held = [g for g in groups if paired(g) and stable_hash(f"{seed}/{g['doc_id']}") % 10_000 < fraction * 10_000]
+    held = [
+        g for g in groups
+        if paired(g) and stable_hash(f"{seed}/{g['doc_id']}") % 10_000 < fraction * 10_000
+    ]
     held_ids = {g["doc_id"] for g in held}
     return [g for g in groups if g["doc_id"] not in held_ids], held
 
@@ -54,12 +59,16 @@ def split_heldout(groups: list[dict], fraction: float, seed: int) -> tuple[list[
 def tokenize_groups(tokenizer, groups: list[dict], max_source_len: int, max_target_len: int) -> list[dict]:
     if not groups:
         return []
-    sources = tokenizer([g["document"] for g in groups], truncation=True, max_length=max_source_len)["input_ids"]
+    sources = tokenizer(
+        [g["document"] for g in groups], truncation=True, max_length=max_source_len
+    )["input_ids"]
     texts = [t["text"] for g in groups for t in g["targets"]]
     target_ids = iter(tokenizer(texts, truncation=True, max_length=max_target_len)["input_ids"])
     return [
         {"doc_id": g["doc_id"], "input_ids": src,
-         "targets": [{"ids": next(target_ids), "role": t["role"], "cand_id": t["cand_id"]} for t in g["targets"]]}
+         "targets": [
+             {"ids": next(target_ids), "role": t["role"], "cand_id": t["cand_id"]} for t in g["targets"]
+         ]}
         for g, src in zip(groups, sources)
     ]
 
@@ -144,8 +153,12 @@ def precompute_reference(
 
 
 @torch.no_grad()
-def heldout_diagnostics(model, examples: list[dict], collator: ContrastCollator, pad_id: int, start_id: int, device, batch_groups: int = 16) -> dict:
-    """Mean length-normalised sequence log-prob of held-out positives and negatives, margin, ranking accuracy."""
+def heldout_diagnostics(
+    model, examples: list[dict], collator: ContrastCollator, pad_id: int, start_id: int, device,
+    batch_groups: int = 16,
+) -> dict:
+    """Mean length-normalised sequence log-prob of held-out positives and negatives, margin, ranking
+    accuracy."""
     if not examples:
         return {}
     means, positives, groups, present = [], [], [], []
@@ -175,7 +188,10 @@ def run(cfg: dict) -> RunDir:
     for name, r in (("contrast", contrast_run), ("data", data_run), ("model", init_run)):
         run.add_input(name, r)
     split = contrast_run.manifest["stats"]["split"]
-    documents = {r["doc_id"]: r["document"] for r in data_run.table(split).select_columns(["doc_id", "document"]).to_list()}
+    documents = {
+        r["doc_id"]: r["document"]
+        for r in data_run.table(split).select_columns(["doc_id", "document"]).to_list()
+    }
     groups = build_groups(contrast_run.rows("contrast"), documents)
     train_groups, heldout_groups = split_heldout(groups, cfg["heldout_fraction"], cfg["seed"])
     if not train_groups:
@@ -183,8 +199,12 @@ def run(cfg: dict) -> RunDir:
     tokenizer = load_tokenizer(init_run.model_path)
     model = load_model(init_run.model_path)
     pad_id, start_id = tokenizer.pad_token_id, model.config.decoder_start_token_id
-    train_examples = tokenize_groups(tokenizer, train_groups, train_cfg["max_source_len"], train_cfg["max_target_len"])
-    heldout_examples = tokenize_groups(tokenizer, heldout_groups, train_cfg["max_source_len"], train_cfg["max_target_len"])
+    train_examples = tokenize_groups(
+        tokenizer, train_groups, train_cfg["max_source_len"], train_cfg["max_target_len"]
+    )
+    heldout_examples = tokenize_groups(
+        tokenizer, heldout_groups, train_cfg["max_source_len"], train_cfg["max_target_len"]
+    )
     collator = ContrastCollator(pad_token_id=pad_id)
     lengths = [(len(e["input_ids"]), [len(t["ids"]) for t in e["targets"]]) for e in train_examples]
     data = TrainData(
@@ -193,7 +213,10 @@ def run(cfg: dict) -> RunDir:
         target_tokens=[sum(t) for _, t in lengths],
         collate=collator,
     )
-    evaluate = functools.partial(heldout_diagnostics, examples=heldout_examples, collator=collator, pad_id=pad_id, start_id=start_id, device=accelerator.device)
+    evaluate = functools.partial(
+        heldout_diagnostics, examples=heldout_examples, collator=collator, pad_id=pad_id, start_id=start_id,
+        device=accelerator.device,
+    )
     before = evaluate(model.to(accelerator.device).eval()) if accelerator.is_main_process else {}
     logger.log(before, step=0)  # the held-out curves start at step 0: the model before training
     if cfg["loss"]["name"] == "dpo":  # π_ref = the model as loaded, computed once; no second model
@@ -209,8 +232,9 @@ def run(cfg: dict) -> RunDir:
     main_only = lambda m: evaluate(accelerator.unwrap_model(m)) if accelerator.is_main_process else {}  # noqa: E731
     after, model = train_loop(cfg, run, model, data, step, main_only, accelerator, logger)
     run.stats.update({
-        "loss": cfg["loss"]["name"], "n_train_groups": len(train_groups), "n_heldout_groups": len(heldout_groups),
-        "heldout_before": before, "heldout_after": after, "train_seconds": round(time.perf_counter() - started, 1),
+        "loss": cfg["loss"]["name"], "n_train_groups": len(train_groups),
+        "n_heldout_groups": len(heldout_groups), "heldout_before": before, "heldout_after": after,
+        "train_seconds": round(time.perf_counter() - started, 1),
     })
     close_training_run(accelerator, run, model, tokenizer, logger, format_summary)
     return run

@@ -45,7 +45,10 @@ def mle_micro_step(epsilon: float, pad_id: int, start_id: int, world_size: int):
 
     def step(model, batch):
         loss_sum, nll_sum, ntok = batch_loss(model, batch, epsilon, pad_id, start_id)
-        return loss_sum * world_size / batch["update_target_tokens"], {"loss": loss_sum, "nll": nll_sum, "weight": ntok}
+        return (
+            loss_sum * world_size / batch["update_target_tokens"],
+            {"loss": loss_sum, "nll": nll_sum, "weight": ntok},
+        )
 
     return step
 
@@ -54,30 +57,41 @@ def pair_data(pairs: Sequence[EncodedPair], train_cfg: dict, pad_id: int) -> Tra
     lengths = [max(len(p.source_ids), len(p.target_ids)) for p in pairs]
     return TrainData(
         examples=pairs,
-        batches=token_budget_batches(lengths, train_cfg["max_tokens"], train_cfg.get("max_examples_per_batch")),
+        batches=token_budget_batches(
+            lengths, train_cfg["max_tokens"], train_cfg.get("max_examples_per_batch")
+        ),
         target_tokens=[len(p.target_ids) for p in pairs],
         collate=functools.partial(collate_pairs, pad_token_id=pad_id),
     )
 
 
 @torch.no_grad()
-def validation_loss(accelerator, model, pairs: Sequence[EncodedPair], train_cfg, pad_id: int, start_id: int) -> dict:
+def validation_loss(
+    accelerator, model, pairs: Sequence[EncodedPair], train_cfg, pad_id: int, start_id: int
+) -> dict:
     """Per-token label-smoothed loss and NLL on ``pairs``, split across processes."""
     if not pairs:
         return {}
     data = pair_data(pairs, train_cfg, pad_id)
-    schedule, _ = rank_schedule(data.batches, data.target_tokens, epoch=0, seed=0, update_freq=1, world_size=1, rank=0)
+    schedule, _ = rank_schedule(
+        data.batches, data.target_tokens, epoch=0, seed=0, update_freq=1, world_size=1, rank=0
+    )
     totals = torch.zeros(3, device=accelerator.device, dtype=torch.float64)
     with accelerator.split_between_processes(schedule) as mine:
         for batch in make_loader(pairs, mine, data.collate):
-            loss, nll, ntok = batch_loss(model, to_device(batch, accelerator.device), train_cfg["label_smoothing"], pad_id, start_id)
+            loss, nll, ntok = batch_loss(
+                model, to_device(batch, accelerator.device), train_cfg["label_smoothing"], pad_id, start_id
+            )
             totals += torch.stack([loss.double(), nll.double(), ntok.double()])
     totals = accelerator.reduce(totals, reduction="sum")
     nll = (totals[1] / totals[2]).item()
     return {"val/loss": (totals[0] / totals[2]).item(), "val/nll": nll, "val/ppl": math.exp(min(nll, 50))}
 
 
-def train(cfg: dict, run: RunDir, model, tokenizer, train_pairs, valid_pairs, validate: Validator | None, accelerator, logger: MetricsLogger):
+def train(
+    cfg: dict, run: RunDir, model, tokenizer, train_pairs, valid_pairs, validate: Validator | None,
+    accelerator, logger: MetricsLogger,
+):
     """MLE on ``train_pairs``; returns the last validation metrics and the unwrapped model."""
     train_cfg = cfg["train"]
     pad_id, start_id = tokenizer.pad_token_id, model.config.decoder_start_token_id
@@ -89,7 +103,9 @@ def train(cfg: dict, run: RunDir, model, tokenizer, train_pairs, valid_pairs, va
         return metrics
 
     step = mle_micro_step(train_cfg["label_smoothing"], pad_id, start_id, accelerator.num_processes)
-    return train_loop(cfg, run, model, pair_data(train_pairs, train_cfg, pad_id), step, evaluate, accelerator, logger)
+    return train_loop(
+        cfg, run, model, pair_data(train_pairs, train_cfg, pad_id), step, evaluate, accelerator, logger
+    )
 
 
 # ---- the train_mle stage ---------------------------------------------------------------------
@@ -145,13 +161,19 @@ def run(cfg: dict) -> RunDir:
         cfg["model"], lambda: (t for r in train_rows for t in (r["document"], r["summary"])), seed=cfg["seed"]
     )
     record_model_input(run, cfg["model"])
-    train_pairs, truncated = encode_summaries(tokenizer, train_rows, train_cfg["max_source_len"], train_cfg["max_target_len"])
-    valid_pairs, _ = encode_summaries(tokenizer, valid_rows, train_cfg["max_source_len"], train_cfg["max_target_len"])
+    train_pairs, truncated = encode_summaries(
+        tokenizer, train_rows, train_cfg["max_source_len"], train_cfg["max_target_len"]
+    )
+    valid_pairs, _ = encode_summaries(
+        tokenizer, valid_rows, train_cfg["max_source_len"], train_cfg["max_target_len"]
+    )
     rouge_rows = valid_rows[: train_cfg["val_rouge_docs"]]
     if rouge_rows:
         run.stats["lead_baseline"] = lead_baseline_rouge(rouge_rows)
         logger.log(run.stats["lead_baseline"], step=0)
-    run.stats.update({"n_train": len(train_pairs), "n_valid": len(valid_pairs), "train_sources_truncated": truncated})
+    run.stats.update(
+        {"n_train": len(train_pairs), "n_valid": len(valid_pairs), "train_sources_truncated": truncated}
+    )
     validate = rouge_validator(rouge_rows, cfg["data"], train_cfg) if rouge_rows else None
     started = time.perf_counter()
     final, model = train(cfg, run, model, tokenizer, train_pairs, valid_pairs, validate, accelerator, logger)

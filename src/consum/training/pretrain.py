@@ -53,7 +53,9 @@ def denoising_pairs(
     return pairs
 
 
-def pretraining_tokenizer(run: RunDir, texts: Sequence[str], accelerator, *, vocab_size: int, min_frequency: int):
+def pretraining_tokenizer(
+    run: RunDir, texts: Sequence[str], accelerator, *, vocab_size: int, min_frequency: int
+):
     """The run's BPE: trained on ``texts`` by the main process and saved in the run dir, then loaded
     by every process (a resumed run loads the saved one)."""
     from consum.models import load_tokenizer, train_bpe_tokenizer

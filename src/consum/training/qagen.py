@@ -34,7 +34,9 @@ def load_qa_examples(cfg: dict, run: RunDir) -> dict[str, list[dict]]:
         run.add_input("data", data_run)
         kinds = set(source_cfg.get("context_types") or ("document", "summary"))
         return {
-            split: qa_data.factworld_examples(r for r in data_run.rows(f"qa_{split}") if r["context_type"] in kinds)
+            split: qa_data.factworld_examples(
+                r for r in data_run.rows(f"qa_{split}") if r["context_type"] in kinds
+            )
             for split in ("train", "validation")
         }
     if source == "squad":
@@ -45,7 +47,10 @@ def load_qa_examples(cfg: dict, run: RunDir) -> dict[str, list[dict]]:
                 path = source_cfg["validation_path"]
                 out["validation"] = qa_data.squad_examples_from_json(qa_data.load_qa_json(path), path)
             return out
-        return {split: qa_data.squad_examples_from_hub(source_cfg["hub_path"], hub) for split, hub in (("train", "train"), ("validation", "validation"))}
+        return {
+            split: qa_data.squad_examples_from_hub(source_cfg["hub_path"], hub)
+            for split, hub in (("train", "train"), ("validation", "validation"))
+        }
     if source == "newsqa":
         path = source_cfg["newsqa_path"]
         data = qa_data.load_qa_json(path)
@@ -53,10 +58,14 @@ def load_qa_examples(cfg: dict, run: RunDir) -> dict[str, list[dict]]:
     raise DataError(f"unknown qagen_data.source {source!r}; expected factworld, squad or newsqa")
 
 
-def encode_qa(tokenizer, examples: Sequence[dict], sep_id: int, max_source_len: int, max_target_len: int) -> tuple[list[EncodedPair], dict]:
+def encode_qa(
+    tokenizer, examples: Sequence[dict], sep_id: int, max_source_len: int, max_target_len: int
+) -> tuple[list[EncodedPair], dict]:
     """Encode QA examples. Dropped (counted): targets longer than max_target_len (the original
     skipped q+a > 1022 tokens) and NewsQA answers cut off by the context truncation."""
-    contexts = tokenizer([e["context"] for e in examples], add_special_tokens=True, return_offsets_mapping=True)
+    contexts = tokenizer(
+        [e["context"] for e in examples], add_special_tokens=True, return_offsets_mapping=True
+    )
     pairs, dropped = [], {"target_too_long": 0, "answer_truncated": 0}
     for ex, src, offsets in zip(examples, contexts["input_ids"], contexts["offset_mapping"]):
         target = qa_data.encode_qa_target(tokenizer, ex["question"], ex["answer"], sep_id)
@@ -86,7 +95,9 @@ def parse_rate_validator(examples: Sequence[dict], separator: str, train_cfg: di
     return validate
 
 
-def greedy_raw(model, tokenizer, contexts: Sequence[str], max_source_len: int, max_len: int, batch_size: int = 32) -> list[str]:
+def greedy_raw(
+    model, tokenizer, contexts: Sequence[str], max_source_len: int, max_len: int, batch_size: int = 32
+) -> list[str]:
     """Greedy decode keeping the separator (a special token) in the text."""
     import torch
 
@@ -95,7 +106,10 @@ def greedy_raw(model, tokenizer, contexts: Sequence[str], max_source_len: int, m
     drop = {tokenizer.pad_token, tokenizer.eos_token, tokenizer.bos_token}
     with torch.inference_mode():
         for start in range(0, len(contexts), batch_size):
-            batch = tokenizer(list(contexts[start : start + batch_size]), truncation=True, max_length=max_source_len, padding=True, return_tensors="pt").to(device)
+            batch = tokenizer(
+                list(contexts[start : start + batch_size]), truncation=True, max_length=max_source_len,
+                padding=True, return_tensors="pt",
+            ).to(device)
             out = model.generate(**batch, num_beams=1, do_sample=False, max_new_tokens=max_len)
             for ids in out.tolist():
                 tokens = [t for t in tokenizer.convert_ids_to_tokens(ids) if t not in drop]
@@ -123,7 +137,9 @@ def run(cfg: dict) -> RunDir:
     if cfg["inputs"].get("init"):
         # Start from an upstream summarizer (train-mle) instead of random weights: the in-domain
         # analogue of the original's QAGen, fine-tuned from pretrained BART-large (spec §1.3).
-        init_run = open_input(cfg["inputs"]["init"], expected_stage=("train_mle", "train_qagen", "train_conseq"))
+        init_run = open_input(
+            cfg["inputs"]["init"], expected_stage=("train_mle", "train_qagen", "train_conseq")
+        )
         run.add_input("init", init_run)
         model_cfg["name_or_path"] = str(init_run.model_path)
     else:
@@ -135,14 +151,24 @@ def run(cfg: dict) -> RunDir:
         seed=cfg["seed"],
     )
     sep_id = add_separator_token(tokenizer, separator)
-    train_pairs, dropped = encode_qa(tokenizer, examples["train"], sep_id, train_cfg["max_source_len"], train_cfg["max_target_len"])
-    valid_pairs, _ = encode_qa(tokenizer, examples.get("validation", []), sep_id, train_cfg["max_source_len"], train_cfg["max_target_len"])
+    train_pairs, dropped = encode_qa(
+        tokenizer, examples["train"], sep_id, train_cfg["max_source_len"], train_cfg["max_target_len"]
+    )
+    valid_pairs, _ = encode_qa(
+        tokenizer, examples.get("validation", []), sep_id, train_cfg["max_source_len"],
+        train_cfg["max_target_len"],
+    )
     # parse-rate sample: distinct validation contexts, fixed by the seed
     contexts = list({e["context"]: e for e in examples.get("validation", [])}.values())
     random.Random(cfg["seed"]).shuffle(contexts)
     sample = contexts[: train_cfg["val_rouge_docs"]]
-    run.stats.update({"n_train": len(train_pairs), "n_valid": len(valid_pairs), "dropped": dropped, "separator": separator, "separator_id": sep_id})
-    validate = parse_rate_validator(sample, separator, train_cfg, train_cfg["max_target_len"]) if sample else None
+    run.stats.update({
+        "n_train": len(train_pairs), "n_valid": len(valid_pairs), "dropped": dropped, "separator": separator,
+        "separator_id": sep_id,
+    })
+    validate = (
+        parse_rate_validator(sample, separator, train_cfg, train_cfg["max_target_len"]) if sample else None
+    )
     started = time.perf_counter()
     final, model = train(cfg, run, model, tokenizer, train_pairs, valid_pairs, validate, accelerator, logger)
     model.config.qa_separator = separator  # travels with the checkpoint: QUALS reads it

@@ -112,7 +112,9 @@ def _lexicon() -> _Lexicon:
     add(GPE, lexicons.CITIES)
     add(ORG, (f"{town} {suffix}" for town, suffix in product(lexicons.TEAM_TOWNS, lexicons.TEAM_SUFFIXES)))
     company_suffixes = lexicons.COMPANY_SUFFIXES + lexicons.TRANSPORT_SUFFIXES
-    add(ORG, (f"{prefix} {suffix}" for prefix, suffix in product(lexicons.COMPANY_PREFIXES, company_suffixes)))
+    add(ORG, (
+        f"{prefix} {suffix}" for prefix, suffix in product(lexicons.COMPANY_PREFIXES, company_suffixes)
+    ))
     add(ORG, lexicons.PARTIES + lexicons.INSTITUTIONS + lexicons.FUNDERS)
     add(AWARD, lexicons.AWARDS)
     add(NORP, lexicons.NATIONALITIES)

@@ -49,7 +49,9 @@ FILLERS_PER_DOCUMENT = (2, 4)
 
 _ATTRIBUTE_SENTENCES = {  # (age stated, nationality stated) -> sentence about the main person
     (True, False): ("The {main_age}-year-old {noun} {predicate}.", "{MAIN}, aged {main_age}, {predicate}."),
-    (False, True): ("The {main_nationality} {noun} {predicate}.", "{MAIN}, who is {main_nationality}, {predicate}."),
+    (False, True): (
+        "The {main_nationality} {noun} {predicate}.", "{MAIN}, who is {main_nationality}, {predicate}."
+    ),
     (True, True): (
         "The {main_age}-year-old {main_nationality} {noun} {predicate}.",
         "{MAIN}, a {main_age}-year-old {main_nationality} {noun}, {predicate}.",
@@ -120,7 +122,9 @@ def assign_labels(cfg: FactworldConfig, split: str) -> list[str]:
     n = cfg.n_docs(split)
     n_noisy = round(cfg.noise(split) * n)
     n_extrinsic = round(n_noisy * cfg.extrinsic_share)
-    order = sorted(range(n), key=lambda i: hashlib.sha256(f"{cfg.seed}\x1f{split}\x1f{i}\x1fnoise".encode()).digest())
+    order = sorted(
+        range(n), key=lambda i: hashlib.sha256(f"{cfg.seed}\x1f{split}\x1f{i}\x1fnoise".encode()).digest()
+    )
     labels = ["consistent"] * n
     for rank, index in enumerate(order[:n_noisy]):
         labels[index] = "extrinsic" if rank < n_extrinsic else "intrinsic"
@@ -177,7 +181,9 @@ def _facts(spec: EventSpec, values: dict[str, str], details: dict[str, str] | No
     return facts
 
 
-def _render_document(spec: EventSpec, values: dict[str, str], details: dict[str, str], rng: random.Random) -> Text:
+def _render_document(
+    spec: EventSpec, values: dict[str, str], details: dict[str, str], rng: random.Random
+) -> Text:
     statements = [s for s in spec.statements if rng.random() < s.p]
     rng.shuffle(statements)
     templates = [rng.choice(spec.leads)] + [rng.choice(s.templates) for s in statements]
@@ -185,7 +191,9 @@ def _render_document(spec: EventSpec, values: dict[str, str], details: dict[str,
         templates.insert(rng.randint(1, len(templates)), filler)
     shown = tuple(attribute in values for attribute in ATTRIBUTES)
     if any(shown):  # right after the main person is introduced, since it refers back to them
-        sentence = rng.choice(_ATTRIBUTE_SENTENCES[shown]).replace("{predicate}", rng.choice(spec.attribute_predicates))
+        sentence = rng.choice(_ATTRIBUTE_SENTENCES[shown]).replace(
+            "{predicate}", rng.choice(spec.attribute_predicates)
+        )
         main_slot = "{" + spec.main_person + "}"
         first = next(i for i, t in enumerate(templates) if main_slot in t)
         templates.insert(first + 1, sentence.replace("{MAIN}", main_slot))
@@ -207,11 +215,14 @@ def _render_document(spec: EventSpec, values: dict[str, str], details: dict[str,
 
 
 def _summary_roles(spec: EventSpec, template: str, details: dict[str, str]) -> list[str]:
-    return [spec.main_person if name == "main_np" else name for name in slots(template) if name not in details]
+    return [
+        spec.main_person if name == "main_np" else name for name in slots(template) if name not in details
+    ]
 
 
 def _render_reference(
-    spec: EventSpec, stated: dict[str, str], details: dict[str, str], label: str, rng: random.Random, draw: Draw
+    spec: EventSpec, stated: dict[str, str], details: dict[str, str], label: str, rng: random.Random,
+    draw: Draw,
 ) -> tuple[str, dict[str, str], dict | None]:
     """(reference text, role -> value as the reference states it, description of the injected error)."""
     missing = [a for a in ATTRIBUTES if a not in stated]

@@ -29,50 +29,54 @@ FIRST_NAMES = (
 )
 
 SURNAMES = (
-    "Lopez", "Smith", "Smithson", "Lee", "Leeson", "Okafor", "Novak", "Petrov", "Jensen", "Moreau",
-    "Rossi", "Tanaka", "Kowalski", "Haddad", "Fischer", "Brennan", "Castillo", "Dubois", "Eriksen", "Fernandes",
-    "Gallagher", "Horvat", "Ibsen", "Jovanovic", "Kaplan", "Lindqvist", "Mahmoud", "Nakamura", "Oyelaran", "Pereira",
-    "Quinlan", "Rahman", "Sorensen", "Takahashi", "Ulloa", "Varga", "Wojcik", "Yilmaz", "Zeller", "Abbott",
-    "Barros", "Carvalho", "Delgado", "Esposito", "Farrow", "Greco", "Holm", "Iqbal", "Jablonski", "Keller",
-    "Larsen", "Moretti", "Nilsen", "Osei", "Popescu", "Quiroga", "Reyes", "Schultz", "Toivonen", "Urquhart",
-    "Vasquez", "Whitlock", "Yamada", "Zielinski", "Acheampong", "Bianchi", "Costa", "Draper", "Ekdahl", "Ferraro",
-    "Gunnarsson", "Hartmann", "Kariuki", "Lombardi", "Mensah", "Navarro", "Ortega", "Pacheco", "Richter", "Santoro",
-    "Tiwari", "Vogel", "Walsh", "Xu", "Yoon", "Zapata", "Adeyemi", "Bergstrom", "Chen", "Dimitrov",
-    "Engel", "Figueroa", "Gomez", "Herrera", "Ishikawa", "Janssen", "Kimura", "Lund", "Marino", "Nowak",
-    "Olsen", "Paek", "Ruiz", "Silva", "Torres", "Vidal", "Weber", "Zhang", "Aguilar", "Bauer",
-    "Cardenas", "Dahl", "Eze", "Forsberg", "Gupta", "Hoffmann", "Ivanov", "Jaramillo", "Kovacs", "Lindgren",
-    "Mwangi", "Nieminen", "Obi", "Pham", "Rasmussen", "Sato", "Tran", "Udeh", "Valdez", "Wagner",
-    "Yadav", "Zimmermann", "Alvarez", "Bjork", "Conti", "Duarte", "Eklund", "Fontaine", "Gatti", "Hakimi",
-    "Iversen", "Jukic", "Kilic", "Lehmann", "Mancini", "Nyberg", "Ogunleye", "Pinto", "Romero", "Suzuki",
+    "Lopez", "Smith", "Smithson", "Lee", "Leeson", "Okafor", "Novak", "Petrov", "Jensen", "Moreau", "Rossi",
+    "Tanaka", "Kowalski", "Haddad", "Fischer", "Brennan", "Castillo", "Dubois", "Eriksen", "Fernandes",
+    "Gallagher", "Horvat", "Ibsen", "Jovanovic", "Kaplan", "Lindqvist", "Mahmoud", "Nakamura", "Oyelaran",
+    "Pereira", "Quinlan", "Rahman", "Sorensen", "Takahashi", "Ulloa", "Varga", "Wojcik", "Yilmaz", "Zeller",
+    "Abbott", "Barros", "Carvalho", "Delgado", "Esposito", "Farrow", "Greco", "Holm", "Iqbal", "Jablonski",
+    "Keller", "Larsen", "Moretti", "Nilsen", "Osei", "Popescu", "Quiroga", "Reyes", "Schultz", "Toivonen",
+    "Urquhart", "Vasquez", "Whitlock", "Yamada", "Zielinski", "Acheampong", "Bianchi", "Costa", "Draper",
+    "Ekdahl", "Ferraro", "Gunnarsson", "Hartmann", "Kariuki", "Lombardi", "Mensah", "Navarro", "Ortega",
+    "Pacheco", "Richter", "Santoro", "Tiwari", "Vogel", "Walsh", "Xu", "Yoon", "Zapata", "Adeyemi",
+    "Bergstrom", "Chen", "Dimitrov", "Engel", "Figueroa", "Gomez", "Herrera", "Ishikawa", "Janssen", "Kimura",
+    "Lund", "Marino", "Nowak", "Olsen", "Paek", "Ruiz", "Silva", "Torres", "Vidal", "Weber", "Zhang",
+    "Aguilar", "Bauer", "Cardenas", "Dahl", "Eze", "Forsberg", "Gupta", "Hoffmann", "Ivanov", "Jaramillo",
+    "Kovacs", "Lindgren", "Mwangi", "Nieminen", "Obi", "Pham", "Rasmussen", "Sato", "Tran", "Udeh", "Valdez",
+    "Wagner", "Yadav", "Zimmermann", "Alvarez", "Bjork", "Conti", "Duarte", "Eklund", "Fontaine", "Gatti",
+    "Hakimi", "Iversen", "Jukic", "Kilic", "Lehmann", "Mancini", "Nyberg", "Ogunleye", "Pinto", "Romero",
+    "Suzuki",
 )
 
 # Cities are event locations and home towns; they never name a sports team (see TEAM_TOWNS).
 CITIES = (
-    "Leeds", "York", "Lisbon", "Oslo", "Porto", "Geneva", "Turin", "Lyon", "Bergen", "Krakow",
-    "Gdansk", "Seville", "Valencia", "Bilbao", "Malmo", "Aarhus", "Tampere", "Tallinn", "Riga", "Vilnius",
-    "Ghent", "Antwerp", "Utrecht", "Rotterdam", "Hamburg", "Leipzig", "Dresden", "Munich", "Salzburg", "Graz",
+    "Leeds", "York", "Lisbon", "Oslo", "Porto", "Geneva", "Turin", "Lyon", "Bergen", "Krakow", "Gdansk",
+    "Seville", "Valencia", "Bilbao", "Malmo", "Aarhus", "Tampere", "Tallinn", "Riga", "Vilnius", "Ghent",
+    "Antwerp", "Utrecht", "Rotterdam", "Hamburg", "Leipzig", "Dresden", "Munich", "Salzburg", "Graz",
     "Zagreb", "Hull", "Bristol", "Cardiff", "Glasgow", "Dundee", "Belfast", "Galway", "Brighton", "Norwich",
-    "Exeter", "Plymouth", "Sheffield", "Leicester", "Coventry", "Swansea", "Aberdeen", "Inverness", "Limerick", "Nantes",
-    "Lille", "Bordeaux", "Marseille", "Toulouse", "Florence", "Naples", "Bologna", "Genoa", "Verona", "Palermo",
-    "Athens", "Bucharest", "Budapest", "Prague", "Brno", "Bratislava", "Ljubljana", "Istanbul", "Izmir", "Ankara",
-    "Cairo", "Nairobi", "Lagos", "Accra", "Dakar", "Tunis", "Mumbai", "Pune", "Chennai", "Osaka",
-    "Kyoto", "Busan", "Manila", "Hanoi", "Perth", "Adelaide", "Auckland", "Toronto", "Calgary", "Montreal",
-    "Denver", "Boston", "Seattle", "Chicago", "Houston", "Atlanta", "Santiago", "Lima", "Quito", "Bogota",
+    "Exeter", "Plymouth", "Sheffield", "Leicester", "Coventry", "Swansea", "Aberdeen", "Inverness",
+    "Limerick", "Nantes", "Lille", "Bordeaux", "Marseille", "Toulouse", "Florence", "Naples", "Bologna",
+    "Genoa", "Verona", "Palermo", "Athens", "Bucharest", "Budapest", "Prague", "Brno", "Bratislava",
+    "Ljubljana", "Istanbul", "Izmir", "Ankara", "Cairo", "Nairobi", "Lagos", "Accra", "Dakar", "Tunis",
+    "Mumbai", "Pune", "Chennai", "Osaka", "Kyoto", "Busan", "Manila", "Hanoi", "Perth", "Adelaide",
+    "Auckland", "Toronto", "Calgary", "Montreal", "Denver", "Boston", "Seattle", "Chicago", "Houston",
+    "Atlanta", "Santiago", "Lima", "Quito", "Bogota",
 )
 
 TEAM_TOWNS = (
-    "Ashford", "Kelso", "Barnsworth", "Carrick", "Dunmore", "Eastwick", "Fenwick", "Glenrothes", "Harwick", "Kirkby",
-    "Langley", "Morecambe", "Northam", "Oakham", "Penrith", "Redcar", "Stanmore", "Thornbury", "Uxbridge", "Wexham",
-    "Yeadon", "Alnwick", "Buxton", "Clitheroe", "Dorking", "Frome", "Gorton", "Hexham", "Keswick", "Ludlow",
-    "Malton", "Otley", "Pickering", "Ripon", "Selby", "Thirsk", "Whitby", "Bridlington", "Cromer", "Darwen",
+    "Ashford", "Kelso", "Barnsworth", "Carrick", "Dunmore", "Eastwick", "Fenwick", "Glenrothes", "Harwick",
+    "Kirkby", "Langley", "Morecambe", "Northam", "Oakham", "Penrith", "Redcar", "Stanmore", "Thornbury",
+    "Uxbridge", "Wexham", "Yeadon", "Alnwick", "Buxton", "Clitheroe", "Dorking", "Frome", "Gorton", "Hexham",
+    "Keswick", "Ludlow", "Malton", "Otley", "Pickering", "Ripon", "Selby", "Thirsk", "Whitby", "Bridlington",
+    "Cromer", "Darwen",
 )
 TEAM_SUFFIXES = ("United", "Rovers", "Athletic", "Wanderers", "Albion", "Town", "Rangers", "City", "County")
 
 COMPANY_PREFIXES = (
-    "Norland", "Vantor", "Altrix", "Brightwell", "Corvane", "Delmont", "Everly", "Fairhaven", "Glenmore", "Halvard",
-    "Ironbridge", "Kestrel", "Larkspur", "Northgate", "Pinecrest", "Quayside", "Silverline", "Thornfield", "Veltro", "Westbrook",
-    "Xylon", "Yardley", "Zenova", "Arcturus", "Bellwether", "Draycott", "Emberly", "Foxglove", "Harrowgate", "Kinsale",
-    "Lumora", "Marlow", "Novaris", "Oakridge", "Pellam", "Rowanet", "Stellan", "Trivant", "Vireo", "Wrenfield",
+    "Norland", "Vantor", "Altrix", "Brightwell", "Corvane", "Delmont", "Everly", "Fairhaven", "Glenmore",
+    "Halvard", "Ironbridge", "Kestrel", "Larkspur", "Northgate", "Pinecrest", "Quayside", "Silverline",
+    "Thornfield", "Veltro", "Westbrook", "Xylon", "Yardley", "Zenova", "Arcturus", "Bellwether", "Draycott",
+    "Emberly", "Foxglove", "Harrowgate", "Kinsale", "Lumora", "Marlow", "Novaris", "Oakridge", "Pellam",
+    "Rowanet", "Stellan", "Trivant", "Vireo", "Wrenfield",
 )
 # Companies take COMPANY_SUFFIXES; transport operators (accidents) take TRANSPORT_SUFFIXES.
 COMPANY_SUFFIXES = (
@@ -82,17 +86,19 @@ COMPANY_SUFFIXES = (
 TRANSPORT_SUFFIXES = ("Transport", "Travel", "Lines", "Express")
 
 PARTIES = (
-    "Progressive Alliance", "National Reform Party", "Green Future Party", "Civic Union", "Democratic Renewal",
-    "Liberal Forum", "Social Democratic League", "Centre Coalition", "Workers Alliance", "Unity Party",
-    "Heritage Party", "Citizens Front", "Radical Party", "Federal Party", "Independent Alliance",
-    "New Horizon Party", "Farmers Union", "Justice Party", "Regional Alliance", "Modern Left",
+    "Progressive Alliance", "National Reform Party", "Green Future Party", "Civic Union",
+    "Democratic Renewal", "Liberal Forum", "Social Democratic League", "Centre Coalition", "Workers Alliance",
+    "Unity Party", "Heritage Party", "Citizens Front", "Radical Party", "Federal Party",
+    "Independent Alliance", "New Horizon Party", "Farmers Union", "Justice Party", "Regional Alliance",
+    "Modern Left",
 )
 
 INSTITUTIONS = (
-    "Halden University", "Kingsbridge University", "Marlowe Institute", "Ravensworth College", "Northfield University",
-    "Easton Medical School", "Westmoor Research Centre", "Albright Institute", "Carrington University", "Dalby College",
-    "Elmhurst University", "Faversham Institute", "Grantley Medical School", "Holloway University", "Ingleby Institute",
-    "Larchmont University", "Merriden College", "Pemberton Institute", "Rockwell University", "Sunderby College",
+    "Halden University", "Kingsbridge University", "Marlowe Institute", "Ravensworth College",
+    "Northfield University", "Easton Medical School", "Westmoor Research Centre", "Albright Institute",
+    "Carrington University", "Dalby College", "Elmhurst University", "Faversham Institute",
+    "Grantley Medical School", "Holloway University", "Ingleby Institute", "Larchmont University",
+    "Merriden College", "Pemberton Institute", "Rockwell University", "Sunderby College",
 )
 FUNDERS = (
     "Wellmark Foundation", "Carrow Trust", "Ardent Foundation", "Belmont Trust", "Cresswell Foundation",
@@ -106,15 +112,17 @@ AWARDS = (
 )
 
 NATIONALITIES = (
-    "Brazilian", "Nigerian", "Swedish", "Japanese", "Portuguese", "Canadian", "Hungarian", "Kenyan", "Danish", "Mexican",
-    "Turkish", "Irish", "Italian", "Spanish", "Ghanaian", "Korean", "Dutch", "Argentine", "Norwegian", "Egyptian",
-    "Chilean", "Finnish", "Austrian", "Croatian", "Scottish", "Welsh", "Indian", "Australian", "Greek", "Czech",
+    "Brazilian", "Nigerian", "Swedish", "Japanese", "Portuguese", "Canadian", "Hungarian", "Kenyan", "Danish",
+    "Mexican", "Turkish", "Irish", "Italian", "Spanish", "Ghanaian", "Korean", "Dutch", "Argentine",
+    "Norwegian", "Egyptian", "Chilean", "Finnish", "Austrian", "Croatian", "Scottish", "Welsh", "Indian",
+    "Australian", "Greek", "Czech",
 )
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 # "May" is left out: lowercased it is the modal verb, and the oracle matches case-insensitively.
 MONTHS = (
-    "January", "February", "March", "April", "June", "July", "August", "September", "October", "November", "December",
+    "January", "February", "March", "April", "June", "July", "August", "September", "October", "November",
+    "December",
 )
 # fmt: on
 

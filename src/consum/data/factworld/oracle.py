@@ -69,7 +69,8 @@ class OracleMention(NamedTuple):
 @dataclass(frozen=True)
 class OracleResult:
     mentions: list[OracleMention]
-    roles: list[tuple[str | None, str | None]]  # per mention: (its role in the document, role the text gives it)
+    # per mention: (its role in the document, role the text gives it)
+    roles: list[tuple[str | None, str | None]]
 
     def _count(self, status: str) -> int:
         return sum(m.status == status for m in self.mentions)

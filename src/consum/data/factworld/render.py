@@ -18,7 +18,9 @@ class Text:
     sentences: list[str] = field(default_factory=list)
     roles: list[str] = field(default_factory=list)  # roles stated, in order of first appearance
 
-    def add_sentence(self, template: str, role_text: Callable[[str], str], details: Mapping[str, str]) -> None:
+    def add_sentence(
+        self, template: str, role_text: Callable[[str], str], details: Mapping[str, str]
+    ) -> None:
         """Append one sentence; a slot is a detail word if ``details`` has it, else a role."""
 
         def fill(match: re.Match) -> str:

@@ -46,7 +46,9 @@ class NamePool:
     @classmethod
     def for_split(cls, split: str) -> NamePool:
         if split == "train":
-            return cls(**{key: lexicons.split_heldout(items)[0] for key, items in lexicons.HELDOUT_LISTS.items()})
+            return cls(**{
+                key: lexicons.split_heldout(items)[0] for key, items in lexicons.HELDOUT_LISTS.items()
+            })
         return cls(**{key: items for key, items in lexicons.HELDOUT_LISTS.items()})
 
 

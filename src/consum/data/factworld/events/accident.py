@@ -64,9 +64,11 @@ SPEC = EventSpec(
         "Several people were treated at the scene for shock.",
     ),
     summaries=(
-        "{injured} people were injured when a {vehicle} operated by {operator} crashed in {location} on {date}.",
+        "{injured} people were injured when a {vehicle} operated by {operator} crashed in {location} "
+        "on {date}.",
         "{main_np} was among {injured} people hurt when a {vehicle} crashed near {location} on {date}.",
-        "A {vehicle} crashed in {location} on {date} with {main_np} at the wheel, leaving {injured} people injured.",
+        "A {vehicle} crashed in {location} on {date} with {main_np} at the wheel, leaving {injured} people "
+        "injured.",
         "{injured} people were taken to hospital after a {vehicle} run by {operator} crashed in {location}.",
     ),
     swaps=(

@@ -70,7 +70,8 @@ SPEC = EventSpec(
     summaries=(
         "{hq_city}-based {buyer} has agreed to buy {target} for {price}, {main_np} said on {date}.",
         "{buyer} is to acquire {target} in a {price} deal, {main_np} announced on {date}.",
-        "{target} has been bought by {buyer} for {price}, in a deal announced by the {hq_city}-based firm on {date}.",
+        "{target} has been bought by {buyer} for {price}, in a deal announced by the {hq_city}-based firm "
+        "on {date}.",
         "{buyer} has bought {target} for {price} in a deal led by {main_np}, the companies said on {date}.",
     ),
     swaps=(
@@ -85,18 +86,24 @@ SPEC = EventSpec(
         right("founder", r",\s*who founded"),
         left("rival", "rival bidder|rival"),
         right("rival", "had also"),
-        right("buyer", r"has agreed to buy|agreed to buy|is to (?:buy|acquire)|has (?:bought|acquired)|bought|acquired|"
-              r"will (?:buy|acquire)|confirmed"),
+        right("buyer", r"has agreed to buy|agreed to buy|is to (?:buy|acquire)|has (?:bought|acquired)|"
+              r"bought|acquired|will (?:buy|acquire)|confirmed"),
         left("buyer", "bought by|acquired by|sold to|takeover by"),
-        left("target", "buy|buying|bought|acquire|acquiring|acquired|takeover of|purchase of|bid for|offer for|deal for"),
-        right("target", r"has been (?:bought|acquired|sold)|(?:was|is being|will be) (?:bought|acquired|sold)"),
+        left("target", "buy|buying|bought|acquire|acquiring|acquired|takeover of|purchase of|bid for|"
+             "offer for|deal for"),
+        right("target", r"has been (?:bought|acquired|sold)|"
+              r"(?:was|is being|will be) (?:bought|acquired|sold)"),
         right("hq_city", "-based"),
         left("hq_city", "headquartered in|head office in|based in"),
     ),
     questions={
-        "buyer": ("Which company is buying {target}?", "Who bought {target}?", "Which company agreed the takeover?"),
+        "buyer": (
+            "Which company is buying {target}?", "Who bought {target}?", "Which company agreed the takeover?"
+        ),
         "target": ("Which company did {buyer} buy?", "What is {buyer} acquiring?", "Which firm was sold?"),
-        "price": ("How much did {buyer} pay for {target}?", "How much is the deal worth?", "What was the price?"),
+        "price": (
+            "How much did {buyer} pay for {target}?", "How much is the deal worth?", "What was the price?"
+        ),
         "date": ("When was the deal announced?", "On what day was the takeover confirmed?"),
         "buyer_ceo": ("Who is the chief executive of {buyer}?", "Who leads {buyer}?"),
         "hq_city": ("Where is {buyer} based?", "Where is the buyer headquartered?"),

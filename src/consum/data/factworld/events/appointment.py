@@ -15,7 +15,9 @@ SPEC = EventSpec(
     ),
     main_person="appointee",
     person_nouns=("executive", "banker", "engineer", "economist"),
-    details={"position": ("chief executive", "finance director", "chair", "managing director", "head of research")},
+    details={
+        "position": ("chief executive", "finance director", "chair", "managing director", "head of research")
+    },
     leads=(
         "{appointee} has been appointed {position} of {organisation}.",
         "{organisation} has named {appointee} as its new {position}.",
@@ -66,7 +68,8 @@ SPEC = EventSpec(
         "The firm is expected to set out a new strategy soon.",
     ),
     summaries=(
-        "{main_np} has been appointed {position} of {organisation} and will take up the post on {start_date}.",
+        "{main_np} has been appointed {position} of {organisation} and will take up the post "
+        "on {start_date}.",
         "{main_np} is to become the new {position} of {organisation} on a salary of {salary}.",
         "{organisation} has named {main_np} as its next {position}, starting on {start_date}.",
         "{main_np} will join {organisation} as {position} on {start_date}, on a salary of {salary}.",
@@ -78,8 +81,8 @@ SPEC = EventSpec(
     cues=(
         left("predecessor", "replaces|replacing|succeeds|succeeding"),
         right("predecessor", r",\s*who (?:held|is retiring)|is stepping down|stepped down|steps down"),
-        right("appointee", "has been appointed|was appointed|has been named|was named|is to become|will become|"
-              "becomes|replaces|succeeds|will take up|starts|will join|as its"),
+        right("appointee", "has been appointed|was appointed|has been named|was named|is to become|"
+              "will become|becomes|replaces|succeeds|will take up|starts|will join|as its"),
         left("previous_employer", "joins from|from|worked at|decade at|formerly of"),
         right("organisation", "has named|has appointed"),
         left("organisation", "of|at|join|joins|joined"),

@@ -67,8 +67,10 @@ SPEC = EventSpec(
         "Hundreds of volunteers helped run the polling stations.",
     ),
     summaries=(
-        "{main_np} has been elected mayor of {location} for the {winner_party}, winning {winner_share} of the vote.",
-        "{main_np} has won the mayoral election in {location} for the {winner_party} with {winner_share} of the vote.",
+        "{main_np} has been elected mayor of {location} for the {winner_party}, winning {winner_share} "
+        "of the vote.",
+        "{main_np} has won the mayoral election in {location} for the {winner_party} with {winner_share} "
+        "of the vote.",
         "{main_np} won {winner_share} of the vote on {date} to become the new mayor of {location}.",
         "Voters in {location} elected {main_np} as mayor on {date} in a victory for the {winner_party}.",
     ),
@@ -89,14 +91,20 @@ SPEC = EventSpec(
         left("winner_share", "winning|won|took|received|with"),
     ),
     questions={
-        "winner": ("Who won the election?", "Who has been elected mayor of {location}?", "Who is the new mayor?"),
+        "winner": (
+            "Who won the election?", "Who has been elected mayor of {location}?", "Who is the new mayor?"
+        ),
         "winner_party": ("Which party does {winner} represent?", "Which party won the election?"),
         "location": ("Where was the election held?", "Which city elected a new mayor?"),
-        "winner_share": ("What share of the vote did {winner} win?", "What share of the vote did the winner get?"),
+        "winner_share": (
+            "What share of the vote did {winner} win?", "What share of the vote did the winner get?"
+        ),
         "date": ("When was the vote held?", "On what day was the mayor elected?"),
         "runner_up": ("Who came second?", "Who finished second in the election?"),
         "runner_up_party": ("Which party came second?", "Which party does {runner_up} represent?"),
-        "runner_up_share": ("What share of the vote did {runner_up} get?", "What share did the runner-up win?"),
+        "runner_up_share": (
+            "What share of the vote did {runner_up} get?", "What share did the runner-up win?"
+        ),
         "turnout": ("What was the turnout?", "What share of voters turned out?"),
         "votes": ("How many votes did {winner} receive?", "How many votes did the winner get?"),
     },

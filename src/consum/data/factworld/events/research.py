@@ -18,13 +18,13 @@ SPEC = EventSpec(
     person_nouns=("scientist", "researcher", "epidemiologist", "biologist"),
     details={
         "exposure": (
-            "regular walking", "eating more fibre", "drinking green tea", "getting more sleep", "daily stretching",
-            "learning a second language", "cycling to work", "eating nuts", "spending time outdoors",
-            "cutting down on salt",
+            "regular walking", "eating more fibre", "drinking green tea", "getting more sleep",
+            "daily stretching", "learning a second language", "cycling to work", "eating nuts",
+            "spending time outdoors", "cutting down on salt",
         ),
         "outcome": (
-            "heart disease", "diabetes", "memory loss", "obesity", "back pain", "dementia", "early death", "stroke",
-            "depression", "high blood pressure",
+            "heart disease", "diabetes", "memory loss", "obesity", "back pain", "dementia", "early death",
+            "stroke", "depression", "high blood pressure",
         ),
     },
     leads=(
@@ -82,7 +82,8 @@ SPEC = EventSpec(
         "by researchers at {institution}.",
         "A study of {participants} people led by {main_np} at {institution} found {exposure} cut the risk "
         "of {outcome} by {effect}.",
-        "{main_np} led a study at {institution} which found {exposure} cut the risk of {outcome} by {effect}.",
+        "{main_np} led a study at {institution} which found {exposure} cut the risk of {outcome} "
+        "by {effect}.",
         "Researchers at {institution} say {exposure} cuts the risk of {outcome} by {effect}, in a study "
         "published on {date}.",
     ),

@@ -106,11 +106,16 @@ SPEC = EventSpec(
     ),
     questions={
         "winner": ("Who won the match?", "Which team won?", "Which team beat {loser}?"),
-        "loser": ("Which team lost the match?", "Who did {winner} beat?", "Which team was beaten by {winner}?"),
+        "loser": (
+            "Which team lost the match?", "Who did {winner} beat?", "Which team was beaten by {winner}?"
+        ),
         "score": ("What was the score?", "What was the final score?", "By what score did {winner} win?"),
         "location": ("Where was the match played?", "In which city did the game take place?"),
         "date": ("When was the match played?", "On what day did {winner} play {loser}?"),
-        "scorer": ("Who scored for {winner}?", "Who scored the decisive goal?", "Which player scored for the winners?"),
+        "scorer": (
+            "Who scored for {winner}?", "Who scored the decisive goal?",
+            "Which player scored for the winners?",
+        ),
         "manager": ("Who is the manager of {winner}?", "Who manages {winner}?"),
         "captain": ("Who is the captain of {loser}?", "Who captains {loser}?"),
         "attendance": ("How many fans watched the match?", "How large was the crowd?"),
