@@ -48,7 +48,9 @@ def tiny_model_dir(tiny_tokenizer_dir, tmp_path_factory):
     from consum.models import build_tiny_bart, load_tokenizer
 
     tokenizer = load_tokenizer(tiny_tokenizer_dir)
-    model = build_tiny_bart(tokenizer, d_model=32, encoder_layers=1, decoder_layers=1, attention_heads=2, ffn_dim=64)
+    model = build_tiny_bart(
+        tokenizer, d_model=32, encoder_layers=1, decoder_layers=1, attention_heads=2, ffn_dim=64
+    )
     path = tmp_path_factory.mktemp("tiny_model")
     model.save_pretrained(path)
     tokenizer.save_pretrained(path)

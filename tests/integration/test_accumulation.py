@@ -14,18 +14,27 @@ pytestmark = pytest.mark.integration
 
 ROWS = [
     {"doc_id": "a", "document": "Team Alpha beat team Beta 3-1 in Paris on Sunday.", "summary": "Alpha won."},
-    {"doc_id": "b", "document": "Team Gamma beat team Delta 2-0 in Lyon.", "summary": "Gamma beat Delta in Lyon on Sunday."},
+    {"doc_id": "b", "document": "Team Gamma beat team Delta 2-0 in Lyon.",
+     "summary": "Gamma beat Delta in Lyon on Sunday."},
     {"doc_id": "c", "document": "Team Omega lost.", "summary": "Omega lost to Sigma 4-2."},
-    {"doc_id": "d", "document": "Team Kappa beat team Theta 1-0 in Oslo, and Dara Quinn scored twice.", "summary": "Kappa won 1-0."},
+    {"doc_id": "d", "document": "Team Kappa beat team Theta 1-0 in Oslo, and Dara Quinn scored twice.",
+     "summary": "Kappa won 1-0."},
 ]
 
 
 def update_gradients(tokenizer, max_examples, update_freq):
-    model = build_tiny_bart(tokenizer, d_model=32, encoder_layers=1, decoder_layers=1, attention_heads=2, ffn_dim=64, dropout=0.0, seed=0)
+    model = build_tiny_bart(
+        tokenizer, d_model=32, encoder_layers=1, decoder_layers=1, attention_heads=2, ffn_dim=64, dropout=0.0,
+        seed=0,
+    )
     accelerator = Accelerator(cpu=True)
     pairs, _ = encode_summaries(tokenizer, ROWS, 64, 32)
-    data = pair_data(pairs, {"max_tokens": 10_000, "max_examples_per_batch": max_examples}, tokenizer.pad_token_id)
-    schedule, _ = rank_schedule(data.batches, data.target_tokens, epoch=0, seed=0, update_freq=update_freq, world_size=1, rank=0)
+    data = pair_data(
+        pairs, {"max_tokens": 10_000, "max_examples_per_batch": max_examples}, tokenizer.pad_token_id
+    )
+    schedule, _ = rank_schedule(
+        data.batches, data.target_tokens, epoch=0, seed=0, update_freq=update_freq, world_size=1, rank=0
+    )
     assert len({m.update_index for m in schedule}) == 1  # one update in both layouts
     step = mle_micro_step(0.1, tokenizer.pad_token_id, 2, world_size=1)
     total = 0.0

@@ -43,8 +43,10 @@ KEYED = {"pretrain"}  # run dirs named by their recipe, not by run_id
 def compose_stage(root, stage, *overrides):
     run_id = [] if stage in KEYED else ["run_id=tiny"]
     with initialize_config_dir(version_base="1.3", config_dir=str(CONF_DIR)):
-        cfg = compose(config_name=stage, overrides=[f"paths.root_dir={root}", "experiment=factworld_tiny", *run_id,
-                                                   *overrides])
+        cfg = compose(
+            config_name=stage,
+            overrides=[f"paths.root_dir={root}", "experiment=factworld_tiny", *run_id, *overrides],
+        )
     return OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True)
 
 
@@ -67,7 +69,8 @@ def pipeline(tmp_path_factory):
 def test_every_stage_completes_and_chains(pipeline):
     runs = {stage: open_input(run_path(pipeline, stage), expected_stage=stage) for stage, _ in STAGES}
     assert runs["train_mle"].manifest["inputs"]["data"]["path"] == str(runs["prepare_data"].path)
-    assert runs["train_mle"].manifest["inputs"]["model"]["path"] == str(runs["pretrain"].path)  # the pretrained start
+    # the pretrained start
+    assert runs["train_mle"].manifest["inputs"]["model"]["path"] == str(runs["pretrain"].path)
     assert set(runs["train_conseq"].manifest["inputs"]) == {"contrast", "data", "model"}
     scores = runs["score_quals"].rows("scores")
     assert any(r["n_qa"] > 0 for r in scores)  # the tiny QAGen produces usable QA pairs
@@ -94,8 +97,10 @@ def test_train_qagen_starts_from_an_mle_run(pipeline):
     from consum.models.loading import load_tokenizer
 
     runs = pipeline / "runs"
-    run = qagen.run(compose_stage(pipeline, "train_qagen", "run_id=from_mle", f"inputs.init={runs}/train_mle/tiny",
-                                  f"inputs.data={runs}/prepare_data/tiny", "train.max_steps=2", "train.eval_every=100000"))
+    run = qagen.run(compose_stage(
+        pipeline, "train_qagen", "run_id=from_mle", f"inputs.init={runs}/train_mle/tiny",
+        f"inputs.data={runs}/prepare_data/tiny", "train.max_steps=2", "train.eval_every=100000",
+    ))
     assert open_input(run.path).manifest["inputs"]["init"]["path"] == str(runs / "train_mle" / "tiny")
     mle_vocab = load_tokenizer(runs / "train_mle" / "tiny" / "model").get_vocab()
     qagen_vocab = load_tokenizer(run.path / "model").get_vocab()
@@ -105,8 +110,10 @@ def test_train_qagen_starts_from_an_mle_run(pipeline):
     after = load_file(run.path / "model" / "model.safetensors")[name]
     assert (after - start).abs().max() < 1e-3  # two small updates away from the MLE weights, not a fresh init
     with pytest.raises(FileNotFoundError, match="does not exist"):
-        qagen.run(compose_stage(pipeline, "train_qagen", "run_id=from_nothing", f"inputs.init={runs}/train_mle/nothing",
-                                f"inputs.data={runs}/prepare_data/tiny", "train.max_steps=2"))
+        qagen.run(compose_stage(
+            pipeline, "train_qagen", "run_id=from_nothing", f"inputs.init={runs}/train_mle/nothing",
+            f"inputs.data={runs}/prepare_data/tiny", "train.max_steps=2",
+        ))
 
 
 def test_rerun_skips_complete_stage(pipeline, capsys):
@@ -128,17 +135,32 @@ def test_rerun_skips_complete_stage(pipeline, capsys):
 
 def test_score_quals_resume_and_two_processes(pipeline):
     base = ["detail=false"]
-    one = score_quals.run(compose_stage(pipeline, "score_quals", "run_id=one", *base, *inputs(pipeline)), echo=lambda s: None)
+    one = score_quals.run(
+        compose_stage(pipeline, "score_quals", "run_id=one", *base, *inputs(pipeline)), echo=lambda s: None
+    )
     with pytest.raises(RuntimeError, match="simulated crash"):
-        score_quals.run(compose_stage(pipeline, "score_quals", "run_id=killed", "fault.after_shards=1", *base, *inputs(pipeline)), echo=lambda s: None)
-    resumed = score_quals.run(compose_stage(pipeline, "score_quals", "run_id=killed", *base, *inputs(pipeline)), echo=lambda s: None)
+        score_quals.run(
+            compose_stage(
+                pipeline, "score_quals", "run_id=killed", "fault.after_shards=1", *base, *inputs(pipeline)
+            ),
+            echo=lambda s: None,
+        )
+    resumed = score_quals.run(
+        compose_stage(pipeline, "score_quals", "run_id=killed", *base, *inputs(pipeline)), echo=lambda s: None
+    )
     rows_one, rows_resumed = open_input(one.path).rows("scores"), open_input(resumed.path).rows("scores")
-    check_keys([(r["doc_id"], r["cand_id"]) for r in rows_one], [(r["doc_id"], r["cand_id"]) for r in rows_resumed], "resumed")
+    check_keys(
+        [(r["doc_id"], r["cand_id"]) for r in rows_one],
+        [(r["doc_id"], r["cand_id"]) for r in rows_resumed],
+        "resumed",
+    )
     assert_same_scores(rows_one, rows_resumed)
 
     env = {**os.environ, "PYTHONPATH": str(CONF_DIR.parent)}
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "-m", "consum.cli.score_quals",
-           f"paths.root_dir={pipeline}", "experiment=factworld_tiny", "run_id=two", "cpu=true", *base, *inputs(pipeline)]
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
+           "-m", "consum.cli.score_quals",
+           f"paths.root_dir={pipeline}", "experiment=factworld_tiny", "run_id=two", "cpu=true",
+           *base, *inputs(pipeline)]
     subprocess.run(cmd, check=True, env=env, capture_output=True, timeout=600)
     two = open_input(pipeline / "runs" / "score_quals" / "two")
     assert two.manifest["world_size"] == 2
@@ -146,29 +168,45 @@ def test_score_quals_resume_and_two_processes(pipeline):
 
 
 def assert_same_scores(a, b):
-    """Same keys, counts and QA pairs; QUALS equal up to float noise (thread count, batch shape: tests/compare.py)."""
+    """Same keys, counts and QA pairs; QUALS equal up to float noise (thread count, batch shape:
+    tests/compare.py)."""
     assert_same_rows(a, b, floats=("quals",))
 
 
 def inputs(root):
     runs = root / "runs"
-    return [f"inputs.data={runs}/prepare_data/tiny", f"inputs.candidates={runs}/generate/tiny", f"inputs.qagen={runs}/train_qagen/tiny"]
+    return [
+        f"inputs.data={runs}/prepare_data/tiny",
+        f"inputs.candidates={runs}/generate/tiny",
+        f"inputs.qagen={runs}/train_qagen/tiny",
+    ]
 
 
 def test_evaluate_refuses_missing_model_and_empty_split(pipeline, tmp_path):
     data = f"inputs.data={pipeline}/runs/prepare_data/tiny"
     with pytest.raises(FileNotFoundError, match="does not exist"):
-        evaluate.run(compose_stage(pipeline, "evaluate", "run_id=bad1", data, f"systems.mle={tmp_path}/nothing"), echo=lambda s: None)
+        evaluate.run(
+            compose_stage(pipeline, "evaluate", "run_id=bad1", data, f"systems.mle={tmp_path}/nothing"),
+            echo=lambda s: None,
+        )
     from consum.io import RunDir
 
-    no_model = RunDir.create({"stage": "train_mle", "run_id": "nomodel", "run_dir": str(tmp_path / "nomodel")})
+    no_model = RunDir.create(
+        {"stage": "train_mle", "run_id": "nomodel", "run_dir": str(tmp_path / "nomodel")}
+    )
     no_model.finalize()
     with pytest.raises(FileNotFoundError, match="holds no model"):
-        evaluate.run(compose_stage(pipeline, "evaluate", "run_id=bad2", data, f"systems.mle={no_model.path}"), echo=lambda s: None)
+        evaluate.run(
+            compose_stage(pipeline, "evaluate", "run_id=bad2", data, f"systems.mle={no_model.path}"),
+            echo=lambda s: None,
+        )
     empty = prepare.run(compose_stage(tmp_path, "prepare_data", "data.factworld.n_test=0"),
                         echo=lambda s: None)
     with pytest.raises(DataError, match="empty"):
-        evaluate.run(compose_stage(pipeline, "evaluate", "run_id=bad3", f"inputs.data={empty.path}"), echo=lambda s: None)
+        evaluate.run(
+            compose_stage(pipeline, "evaluate", "run_id=bad3", f"inputs.data={empty.path}"),
+            echo=lambda s: None,
+        )
 
 
 def test_train_conseq_resume_logs_the_same_losses(pipeline):
@@ -177,7 +215,8 @@ def test_train_conseq_resume_logs_the_same_losses(pipeline):
     runs = pipeline / "runs"
     base = [f"inputs.contrast={runs}/select_contrast/tiny", f"inputs.data={runs}/prepare_data/tiny",
             f"inputs.model={runs}/train_mle/tiny",
-            "train.max_steps=6", "train.checkpoint_every=3", "train.log_every=1", "optim.lr=1e-3", "heldout_fraction=0.5"]
+            "train.max_steps=6", "train.checkpoint_every=3", "train.log_every=1", "optim.lr=1e-3",
+            "heldout_fraction=0.5"]
     straight = conseq.run(compose_stage(pipeline, "train_conseq", "run_id=c_straight", *base))
     with pytest.raises(RuntimeError, match="simulated crash"):
         conseq.run(compose_stage(pipeline, "train_conseq", "run_id=c_resumed", "fault.after_steps=3", *base))
@@ -234,6 +273,8 @@ def test_train_conseq_dpo_holds_one_model_and_computes_the_reference_once(pipeli
     assert stats["n_reference_logprobs"] == sum(len(g["targets"]) for g in train_groups)
     assert stats["reference_seconds"] >= 0
     logged = read_metrics(run.path)
-    assert {"train/dpo", "train/reward_margin", "train/loss", "train/lr", "train/grad_norm"} <= set(logged[-2])
+    assert {
+        "train/dpo", "train/reward_margin", "train/loss", "train/lr", "train/grad_norm"
+    } <= set(logged[-2])
     assert logged[0]["step"] == 0 and "heldout/margin" in logged[0]  # held-out diagnostics before training
     assert "heldout/margin" in logged[-1] and logged[-1]["step"] == 2

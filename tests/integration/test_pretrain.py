@@ -53,13 +53,17 @@ def test_resume_logs_the_same_losses_and_the_run_dir_is_keyed_by_the_recipe(comp
 def test_train_mle_starts_from_the_pretrained_model_of_the_same_recipe(compose_config, toy_data_run):
     done = pretrain.run(pretrain_config(compose_config, "pretrained.train.max_steps=2"))
     recipe = [f"model.recipe.{o}" for o in [*RECIPE, "train.max_steps=2"]]
-    cfg = compose_config("train_mle", ["model=pretrained", *recipe, f"inputs.data={toy_data_run}", "run_id=toy",
-                                       "train.max_steps=1", "train.eval_every=1000", "train.val_rouge_docs=0",
-                                       "data.max_source_len=64"])
+    cfg = compose_config("train_mle", [
+        "model=pretrained", *recipe, f"inputs.data={toy_data_run}", "run_id=toy",
+        "train.max_steps=1", "train.eval_every=1000", "train.val_rouge_docs=0", "data.max_source_len=64",
+    ])
     assert cfg["model"]["name_or_path"] == str(done.path / "model")
     run = mle.run(cfg)
     manifest = open_input(run.path).manifest
-    assert manifest["inputs"]["model"]["path"] == str(done.path) and manifest["inputs"]["model"]["stage"] == "pretrain"
+    assert (
+        manifest["inputs"]["model"]["path"] == str(done.path)
+        and manifest["inputs"]["model"]["stage"] == "pretrain"
+    )
     from consum.models import load_tokenizer
 
     assert load_tokenizer(run.path / "model").get_vocab() == load_tokenizer(done.path / "model").get_vocab()
@@ -67,7 +71,9 @@ def test_train_mle_starts_from_the_pretrained_model_of_the_same_recipe(compose_c
 
 def test_a_missing_pretrained_model_and_a_hub_experiment_are_explained(compose_config, toy_data_run):
     recipe = [f"model.recipe.{o}" for o in [*RECIPE, "train.max_steps=999"]]  # never pretrained
-    cfg = compose_config("train_mle", ["model=pretrained", *recipe, f"inputs.data={toy_data_run}", "run_id=none"])
+    cfg = compose_config(
+        "train_mle", ["model=pretrained", *recipe, f"inputs.data={toy_data_run}", "run_id=none"]
+    )
     with pytest.raises(FileNotFoundError, match="run `make pretrain` with the same experiment first"):
         mle.run(cfg)
     lines = []

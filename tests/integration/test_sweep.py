@@ -15,14 +15,21 @@ from tests.conftest import REPO_ROOT
 
 pytestmark = pytest.mark.integration
 
-pytest.importorskip("hydra_plugins.hydra_submitit_launcher", reason="needs hydra-submitit-launcher (the dev extra)")
+pytest.importorskip(
+    "hydra_plugins.hydra_submitit_launcher", reason="needs hydra-submitit-launcher (the dev extra)"
+)
 
 GRID = {(0, 50), (0, 100), (1, 50), (1, 100)}  # (seed, shard_size) of local_smoke.yaml
 
 
 def test_local_sweep_writes_a_complete_run_dir_per_job(tmp_path):
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "CONSUM_ROOT": str(tmp_path)}
-    cmd = [sys.executable, "-m", "consum.cli.prepare_data", "-m", "+sweep=local_smoke", "run_id=smoke", f"paths.root_dir={tmp_path}"]
+    env = {
+        **os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "CONSUM_ROOT": str(tmp_path)
+    }
+    cmd = [
+        sys.executable, "-m", "consum.cli.prepare_data", "-m", "+sweep=local_smoke", "run_id=smoke",
+        f"paths.root_dir={tmp_path}",
+    ]
     proc = subprocess.run(cmd, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
 

@@ -9,11 +9,14 @@ from tests.integration.conftest import TINY_MODEL
 pytestmark = pytest.mark.integration
 
 FAST = ["train.max_tokens=256", "train.log_every=1", "train.eval_every=1000", "train.val_rouge_docs=4",
-        "optim.lr=1e-3", "optim.warmup_steps=2", "data.summary_max_len=12", "data.summary_min_len=2", "data.max_source_len=64"]
+        "optim.lr=1e-3", "optim.warmup_steps=2", "data.summary_max_len=12", "data.summary_min_len=2",
+        "data.max_source_len=64"]
 
 
 def config(compose_config, data_run, run_id, *extra):
-    return compose_config("train_mle", [f"run_id={run_id}", f"inputs.data={data_run}", *TINY_MODEL, *FAST, *extra])
+    return compose_config(
+        "train_mle", [f"run_id={run_id}", f"inputs.data={data_run}", *TINY_MODEL, *FAST, *extra]
+    )
 
 
 def losses(run_path):
@@ -21,10 +24,17 @@ def losses(run_path):
 
 
 def test_resume_logs_the_same_losses(toy_data_run, compose_config):
-    straight = mle.run(config(compose_config, toy_data_run, "straight", "train.max_steps=6", "train.checkpoint_every=3"))
+    straight = mle.run(
+        config(compose_config, toy_data_run, "straight", "train.max_steps=6", "train.checkpoint_every=3")
+    )
     with pytest.raises(RuntimeError, match="simulated crash"):
-        mle.run(config(compose_config, toy_data_run, "resumed", "train.max_steps=6", "train.checkpoint_every=3", "fault.after_steps=3"))
-    resumed = mle.run(config(compose_config, toy_data_run, "resumed", "train.max_steps=6", "train.checkpoint_every=3"))
+        mle.run(config(
+            compose_config, toy_data_run, "resumed", "train.max_steps=6", "train.checkpoint_every=3",
+            "fault.after_steps=3",
+        ))
+    resumed = mle.run(
+        config(compose_config, toy_data_run, "resumed", "train.max_steps=6", "train.checkpoint_every=3")
+    )
     a, b = losses(straight.path), losses(resumed.path)
     assert sorted(a) == sorted(b) == [1, 2, 3, 4, 5, 6]
     for step in a:
@@ -39,12 +49,17 @@ def test_resume_logs_the_same_losses(toy_data_run, compose_config):
 
 
 def test_every_parameter_moves_and_model_loads_by_path(toy_data_run, compose_config):
-    cfg = config(compose_config, toy_data_run, "moved", "train.max_steps=3", "train.checkpoint_every=100", "model.tiny.dropout=0.0")
+    cfg = config(
+        compose_config, toy_data_run, "moved", "train.max_steps=3", "train.checkpoint_every=100",
+        "model.tiny.dropout=0.0",
+    )
     from consum.models import load_model
     from consum.models.loading import model_for_training
 
     data_rows = open_input(toy_data_run).rows("train")
-    initial, _ = model_for_training(cfg["model"], lambda: (t for r in data_rows for t in (r["document"], r["summary"])), seed=cfg["seed"])
+    initial, _ = model_for_training(
+        cfg["model"], lambda: (t for r in data_rows for t in (r["document"], r["summary"])), seed=cfg["seed"]
+    )
     run = mle.run(cfg)
     trained = load_model(run.path / "model")
     before = dict(initial.named_parameters())

@@ -15,7 +15,9 @@ LOCK = ["# a comment", "", "torch==2.13.0", "transformers==5.24.0", "PyYAML==6.0
 
 def test_the_same_environment_passes_whatever_the_torch_build_and_name_spelling():
     locked = check_lock.parse_pins(LOCK)
-    assert check_lock.differences(locked, {"torch": "2.13.0+cpu", "transformers": "5.24.0", "pyyaml": "6.0.3"}) == []
+    assert check_lock.differences(
+        locked, {"torch": "2.13.0+cpu", "transformers": "5.24.0", "pyyaml": "6.0.3"}
+    ) == []
 
 
 def test_other_versions_missing_and_extra_packages_are_each_reported():

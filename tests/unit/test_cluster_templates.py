@@ -12,7 +12,10 @@ from tests.conftest import CONF_DIR, REPO_ROOT
 ACCELERATE_DIR = REPO_ROOT / "scripts" / "accelerate"
 SBATCH = REPO_ROOT / "scripts" / "slurm" / "stage.sbatch"
 TEMPLATES = sorted(ACCELERATE_DIR.glob("*.yaml"))
-REQUIRED = {"compute_environment", "distributed_type", "num_machines", "machine_rank", "num_processes", "mixed_precision", "use_cpu"}
+REQUIRED = {
+    "compute_environment", "distributed_type", "num_machines", "machine_rank", "num_processes",
+    "mixed_precision", "use_cpu",
+}
 # name -> (distributed_type, num_machines, num_processes, mixed_precision)
 EXPECTED = {
     "single_gpu": ("NO", 1, 1, "no"),
@@ -38,8 +41,10 @@ def test_template_parses_with_required_keys(path):
     assert config["num_processes"] >= config["num_machines"]
     if path.stem in EXPECTED:
         dtype, machines, processes, precision = EXPECTED[path.stem]
-        assert (config["distributed_type"], config["num_machines"], config["num_processes"], config["mixed_precision"]) == (
-            dtype, machines, processes, precision)
+        assert (
+            config["distributed_type"], config["num_machines"], config["num_processes"],
+            config["mixed_precision"],
+        ) == (dtype, machines, processes, precision)
     if config["num_machines"] > 1:
         assert {"main_process_ip", "main_process_port"} <= set(config)
 
@@ -54,8 +59,9 @@ def test_sbatch_is_valid_bash():
 
 def test_sbatch_launches_with_slurm_derived_rank_and_one_run_id():
     text = SBATCH.read_text()
-    for needle in ("--num_machines", "--machine_rank \"$SLURM_NODEID\"", "--main_process_ip", "--main_process_port",
-                   "run_id=\"$RUN_ID\"", "SLURM_JOB_ID", "scontrol show hostnames", "--ntasks-per-node=1"):
+    for needle in ("--num_machines", "--machine_rank \"$SLURM_NODEID\"", "--main_process_ip",
+                   "--main_process_port", "run_id=\"$RUN_ID\"", "SLURM_JOB_ID", "scontrol show hostnames",
+                   "--ntasks-per-node=1"):
         assert needle in text, needle
 
 
@@ -64,7 +70,9 @@ def test_sbatch_launches_with_slurm_derived_rank_and_one_run_id():
     ("prepare_data", "local_smoke", {"seed", "shard_size"}),
 ])
 def test_sweep_config_composes(primary, sweep, params):
-    pytest.importorskip("hydra_plugins.hydra_submitit_launcher", reason="needs hydra-submitit-launcher (the dev extra)")
+    pytest.importorskip(
+        "hydra_plugins.hydra_submitit_launcher", reason="needs hydra-submitit-launcher (the dev extra)"
+    )
     from hydra import compose, initialize_config_dir
     from omegaconf import OmegaConf
 

@@ -1,4 +1,5 @@
-"""Every shipped config composes: each primary alone, with each option of its groups, and with each experiment."""
+"""Every shipped config composes: each primary alone, with each option of its groups, and with each
+experiment."""
 
 import pytest
 from hydra import compose, initialize_config_dir
@@ -27,7 +28,8 @@ def cases():
             chosen = compose(config_name=primary, return_hydra_config=True).hydra.runtime.choices
         for group in GROUPS:
             for option in options(group):
-                # a stage composes only the groups it uses; experiments are checked against the stages they name
+                # a stage composes only the groups it uses; experiments are checked against the stages
+                # they name
                 if group in chosen or group in ("debug", "experiment"):
                     yield primary, (f"{group}={option}",)
 

@@ -19,8 +19,8 @@ from omegaconf import OmegaConf
 from consum.io.rundir import UNHASHED_KEYS, config_hash
 from tests.conftest import CONF_DIR
 
-STAGES = ("pretrain", "prepare_data", "train_mle", "train_qagen", "generate", "score_quals", "select_contrast",
-          "train_conseq", "evaluate")
+STAGES = ("pretrain", "prepare_data", "train_mle", "train_qagen", "generate", "score_quals",
+          "select_contrast", "train_conseq", "evaluate")
 EXPERIMENT_DIR = CONF_DIR / "experiment"
 EXPERIMENTS = sorted(p.stem for p in EXPERIMENT_DIR.glob("*.yaml"))
 # ConSeq-ROUGE variants: the same recipe as their parent with ROUGE as the reward of the selection

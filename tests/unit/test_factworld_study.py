@@ -12,7 +12,10 @@ spec.loader.exec_module(study)
 
 
 def results(hallucinated: dict, rouge: float, auc: float | None) -> dict:
-    systems = {name: {"hallucinated": {"mean": h}, "rougeL": {"mean": rouge}, "quals": {"mean": None}} for name, h in hallucinated.items()}
+    systems = {
+        name: {"hallucinated": {"mean": h}, "rougeL": {"mean": rouge}, "quals": {"mean": None}}
+        for name, h in hallucinated.items()
+    }
     out = {"systems": systems}
     if auc is not None:
         out["quals_auc_vs_oracle"] = {"roc_auc": auc}

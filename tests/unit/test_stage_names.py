@@ -17,7 +17,9 @@ PRIMARIES = sorted(p.stem for p in CONF_DIR.glob("*.yaml"))
 def stage_targets() -> dict[str, str]:
     """make target -> the consum.cli module its recipe runs through $(call STAGE,<module>) (or
     KEYED_STAGE: pretrain's run dir is keyed by its recipe, not by RUN_ID)."""
-    found = re.findall(r"^([a-z-]+):[^\n]*\n\t\$\(call (?:KEYED_)?STAGE,(\w+)\)", MAKEFILE, flags=re.MULTILINE)
+    found = re.findall(
+        r"^([a-z-]+):[^\n]*\n\t\$\(call (?:KEYED_)?STAGE,(\w+)\)", MAKEFILE, flags=re.MULTILINE
+    )
     return dict(found)
 
 

@@ -20,7 +20,9 @@ from consum.data.factworld import (
 from consum.data.factworld.events import MAIN_AGE, MAIN_NATIONALITY
 from consum.data.factworld.render import slots
 
-ROW_KEYS = {"doc_id", "document", "summary", "split", "event_type", "doc_facts", "summary_facts", "label", "injected"}
+ROW_KEYS = {
+    "doc_id", "document", "summary", "split", "event_type", "doc_facts", "summary_facts", "label", "injected"
+}
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +77,9 @@ def test_every_fact_is_stated_and_every_reference_value_comes_from_its_facts(tin
 
 @pytest.mark.parametrize(("noise", "extrinsic_share"), [(0.3, 0.5), (0.2, 0.75), (0.0, 0.5)])
 def test_training_noise_rates_match_the_config(noise, extrinsic_share):
-    cfg = FactworldConfig(size="small", train_noise=noise, extrinsic_share=extrinsic_share, n_valid=0, n_test=0)
+    cfg = FactworldConfig(
+        size="small", train_noise=noise, extrinsic_share=extrinsic_share, n_valid=0, n_test=0
+    )
     labels = [row["label"] for row in generate_corpus(cfg)["train"]]
     assert len(labels) == 3000
     extrinsic, intrinsic = labels.count("extrinsic") / 3000, labels.count("intrinsic") / 3000
@@ -103,7 +107,12 @@ def test_heldout_names_never_appear_in_training_but_do_in_evaluation():
     pattern = re.compile(r"\b(?:" + "|".join(map(re.escape, names)) + r")\b")
     for row in corpus["train"]:
         assert not pattern.search(row["document"] + " " + row["summary"]), row["doc_id"]
-    seen = {m.group() for split in ("validation", "test") for row in corpus[split] for m in pattern.finditer(row["document"])}
+    seen = {
+        m.group()
+        for split in ("validation", "test")
+        for row in corpus[split]
+        for m in pattern.finditer(row["document"])
+    }
     assert len(seen) > 0.9 * len(names)
 
 

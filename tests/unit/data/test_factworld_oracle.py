@@ -34,7 +34,9 @@ def statuses(text, facts=SPORTS_FACTS):
 @pytest.fixture(scope="module")
 def corpus():
     """2000 training documents, half of them with an unfaithful reference."""
-    return generate_corpus(FactworldConfig(size="tiny", seed=3, train_noise=0.5, n_train=2000, n_valid=0, n_test=0))
+    return generate_corpus(
+        FactworldConfig(size="tiny", seed=3, train_noise=0.5, n_train=2000, n_valid=0, n_test=0)
+    )
 
 
 def test_faithful_references_are_consistent_and_every_injected_error_is_found(corpus):
@@ -49,7 +51,9 @@ def test_faithful_references_are_consistent_and_every_injected_error_is_found(co
         errors = json.loads(row["injected"])["errors"]
         assert {m.status for m in flagged} == {row["label"]}, (row["summary"], result.describe())
         wanted = sorted(canonical_key(e["value"]) for e in errors)
-        assert sorted(canonical_key(m.surface) for m in flagged) == wanted, (row["summary"], result.describe())
+        assert sorted(canonical_key(m.surface) for m in flagged) == wanted, (
+            row["summary"], result.describe()
+        )
 
 
 def test_documents_contradict_nothing_in_their_own_facts(corpus):

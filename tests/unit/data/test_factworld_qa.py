@@ -23,7 +23,10 @@ def test_every_answer_is_the_exact_span_at_answer_start(tiny):
         for record in records:
             assert set(record) == QA_KEYS
             start = record["answer_start"]
-            assert record["answer"] and record["context"][start : start + len(record["answer"])] == record["answer"]
+            assert (
+                record["answer"]
+                and record["context"][start : start + len(record["answer"])] == record["answer"]
+            )
             assert record["question"].endswith("?") and record["question"][0].isupper()
 
 
@@ -63,7 +66,9 @@ def test_summary_qa_reads_the_summary_including_its_errors(tiny):
 def test_ages_are_answered_by_their_digits(tiny):
     _, _, qa = tiny
     ages = [r for records in qa.values() for r in records if r["role"] == "main_age"]
-    assert ages and all(r["answer"].isdigit() and r["question"].startswith(("How old", "What age")) for r in ages)
+    assert ages and all(
+        r["answer"].isdigit() and r["question"].startswith(("How old", "What age")) for r in ages
+    )
 
 
 def test_qa_generation_is_deterministic(tiny):

@@ -22,7 +22,9 @@ def test_fix_missing_period(line, expected):
 def test_xsum_share_widget_lines_dropped_at_level_1_only():
     doc = "The match ended 2-1\nShare this with\nemail\nCopy this link\nFans cheered."
     assert clean_xsum_document(doc, 1) == "The match ended 2-1. Fans cheered."
-    assert clean_xsum_document(doc, 0) == "The match ended 2-1. Share this with. email. Copy this link. Fans cheered."
+    assert clean_xsum_document(doc, 0) == (
+        "The match ended 2-1. Share this with. email. Copy this link. Fans cheered."
+    )
 
 
 def test_cnndm_promo_highlights_dropped_case_sensitively():

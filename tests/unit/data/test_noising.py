@@ -72,7 +72,9 @@ SENTENCE_STARTS = [[True, True, True], [True, True], [True, False, True, True]]
 def test_noise_is_a_function_of_the_generator_seed():
     def noised(seed):
         rng = np.random.default_rng(seed)
-        return noise_sentences(SENTENCES, SENTENCE_STARTS, rng, NoisingConfig(), mask_id=M, random_tokens=(5, 40))
+        return noise_sentences(
+            SENTENCES, SENTENCE_STARTS, rng, NoisingConfig(), mask_id=M, random_tokens=(5, 40)
+        )
 
     assert noised(7) == noised(7)
     assert len({tuple(noised(seed)) for seed in range(20)}) > 5

@@ -8,7 +8,9 @@ from consum.io import check_keys, open_input
 
 
 def write_jsonl(path, n):
-    path.write_text("".join(json.dumps({"id": f"d{i}", "text": f"Doc {i}", "abstract": f"Sum {i}"}) + "\n" for i in range(n)))
+    path.write_text("".join(
+        json.dumps({"id": f"d{i}", "text": f"Doc {i}", "abstract": f"Sum {i}"}) + "\n" for i in range(n)
+    ))
     return path
 
 
@@ -49,7 +51,10 @@ def test_killed_prepare_resumes_without_duplicates(tmp_path, compose_config):
     [
         (
             "xsum",
-            {"id": "123", "document": "Storm hits town\nShare this with\nTwitter\nRoads closed.", "summary": "A storm hit"},
+            {
+                "id": "123", "document": "Storm hits town\nShare this with\nTwitter\nRoads closed.",
+                "summary": "A storm hit",
+            },
             "Storm hits town. Roads closed.",
             "A storm hit.",
         ),
@@ -61,7 +66,9 @@ def test_killed_prepare_resumes_without_duplicates(tmp_path, compose_config):
         ),
     ],
 )
-def test_hub_path_with_monkeypatched_load_dataset(tmp_path, compose_config, monkeypatch, dataset, raw, expected_doc, expected_summary):
+def test_hub_path_with_monkeypatched_load_dataset(
+    tmp_path, compose_config, monkeypatch, dataset, raw, expected_doc, expected_summary
+):
     calls = []
 
     def fake_load_dataset(path, name=None, split=None, **kwargs):
@@ -76,5 +83,7 @@ def test_hub_path_with_monkeypatched_load_dataset(tmp_path, compose_config, monk
     assert {c[2] for c in calls} == {"train", "validation", "test"}
     run = open_input(tmp_path / "runs" / "prepare_data" / "h1")
     train = run.rows("train")
-    assert train == [{"doc_id": raw["id"], "document": expected_doc, "summary": expected_summary, "split": "train"}]
+    assert train == [
+        {"doc_id": raw["id"], "document": expected_doc, "summary": expected_summary, "split": "train"}
+    ]
     assert set(run.manifest["outputs"]) == {"train", "validation", "test"}

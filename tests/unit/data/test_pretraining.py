@@ -22,7 +22,9 @@ def stream():
 
 def test_no_pretraining_document_is_a_document_of_any_split_of_any_seed(stream):
     for seed in (0, 1):
-        corpus = generate_corpus(FactworldConfig(size="tiny", seed=seed, n_train=1500, n_valid=300, n_test=300))
+        corpus = generate_corpus(
+            FactworldConfig(size="tiny", seed=seed, n_train=1500, n_valid=300, n_test=300)
+        )
         split_documents = {row["document"] for rows in corpus.values() for row in rows}
         assert not split_documents & set(stream)
     assert not set(generate_pretraining_documents(0, "pretrain_validation", 300)) & set(stream)
@@ -38,8 +40,12 @@ def test_the_stream_covers_every_name_of_the_lexicons_held_out_ones_included(str
 
 
 def test_streams_are_deterministic_and_named():
-    assert generate_pretraining_documents(3, "pretrain", 5) == generate_pretraining_documents(3, "pretrain", 5)
-    assert generate_pretraining_documents(3, "pretrain", 5) != generate_pretraining_documents(4, "pretrain", 5)
+    assert generate_pretraining_documents(3, "pretrain", 5) == generate_pretraining_documents(
+        3, "pretrain", 5
+    )
+    assert generate_pretraining_documents(3, "pretrain", 5) != generate_pretraining_documents(
+        4, "pretrain", 5
+    )
     assert PRETRAIN_STREAMS == ("pretrain", "pretrain_validation")
     with pytest.raises(ValueError, match="not one of"):
         generate_pretraining_documents(0, "train", 5)
@@ -50,14 +56,18 @@ def test_load_corpus_sources(tmp_path):
     assert len(train) == 4 and len(valid) == 2
     path = tmp_path / "texts.jsonl"
     path.write_text('{"text": "One. Two."}\n{"text": "Three."}\n')
-    train, valid = load_corpus({"source": "files", "field": "text", "train_path": str(path), "validation_path": None})
+    train, valid = load_corpus(
+        {"source": "files", "field": "text", "train_path": str(path), "validation_path": None}
+    )
     assert train == ["One. Two.", "Three."] and valid == []
     with pytest.raises(DataError, match="source must be"):
         load_corpus({"source": "hub"})
 
 
 def test_sentences_split_and_fit():
-    assert split_sentences("Kelso won 3-1. It rained!  Fans sang? ") == ["Kelso won 3-1.", "It rained!", "Fans sang?"]
+    assert split_sentences("Kelso won 3-1. It rained!  Fans sang? ") == [
+        "Kelso won 3-1.", "It rained!", "Fans sang?"
+    ]
     ids, starts = [[1, 2], [3, 4, 5], [6]], [[True, False], [True, True, False], [True]]
     assert fit_sentences(ids, starts, 5) == ([[1, 2], [3, 4, 5]], [[True, False], [True, True, False]])
     assert fit_sentences(ids, starts, 1) == ([[1]], [[True]])  # at least part of the first sentence

@@ -28,7 +28,9 @@ def test_jsonl_csv_parquet_give_same_rows(tmp_path):
         rows, stats = rows_from_records(read_file(tmp_path / name), "train", CFG)
         results.append(rows)
     assert results[0] == results[1] == results[2]
-    assert results[0][0] == {"doc_id": "train-0000000", "document": "Doc one.", "summary": "Sum one.", "split": "train"}
+    assert results[0][0] == {
+        "doc_id": "train-0000000", "document": "Doc one.", "summary": "Sum one.", "split": "train"
+    }
 
 
 def test_missing_file(tmp_path):
@@ -74,7 +76,11 @@ def test_non_object_line(tmp_path):
 def test_empty_examples_dropped_and_counted(tmp_path):
     path = write_jsonl(
         tmp_path / "d.jsonl",
-        [{"document": "ok", "summary": "fine"}, {"document": "  ", "summary": "x"}, {"document": "y", "summary": None}],
+        [
+            {"document": "ok", "summary": "fine"},
+            {"document": "  ", "summary": "x"},
+            {"document": "y", "summary": None},
+        ],
     )
     rows, stats = rows_from_records(read_file(path), "train", CFG)
     assert len(rows) == 1

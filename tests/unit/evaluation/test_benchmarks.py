@@ -25,7 +25,9 @@ def test_cli_writes_json(tmp_path, capsys):
     path = tmp_path / "j.jsonl"
     path.write_text("".join(json.dumps({"doc": "a b c", "summary": s, "label": y, "score": y}) + "\n"
                             for s, y in [("a b", 1), ("x y", 0), ("a x", 0), ("c b", 1)] * 3))
-    assert main(["--data", str(path), "--metric", "unigram_precision", "--output", str(tmp_path / "o.json")]) == 0
+    assert main(
+        ["--data", str(path), "--metric", "unigram_precision", "--output", str(tmp_path / "o.json")]
+    ) == 0
     out = json.loads((tmp_path / "o.json").read_text())
     assert out["results"][str(path)]["roc_auc"] == pytest.approx(1.0)
     assert "| j.jsonl | 12/12 | 1.000" in capsys.readouterr().out

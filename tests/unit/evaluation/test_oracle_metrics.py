@@ -17,7 +17,10 @@ def test_per_summary_kinds_and_name_counts():
     faithful, attribute_and_mangled, swapped = (oracle_metrics(SPORTS_FACTS, s) for s in SUMMARIES)
     assert faithful["hallucinated"] == 0.0 and faithful["exact_name_mentions"] == 4
     assert faithful["oracle_flags"] == [] and faithful["mangled_copy_mentions"] == 0
-    assert attribute_and_mangled["invented_attribute"] == 1.0 and attribute_and_mangled["mangled_copy_mentions"] == 2
+    assert (
+        attribute_and_mangled["invented_attribute"] == 1.0
+        and attribute_and_mangled["mangled_copy_mentions"] == 2
+    )
     assert attribute_and_mangled["exact_name_mentions"] == 0
     assert [f["kind"] for f in attribute_and_mangled["oracle_flags"]] == [
         "invented_attribute", "mangled_copy", "mangled_copy",
@@ -29,7 +32,10 @@ def test_per_summary_kinds_and_name_counts():
 def test_breakdown_over_a_system_and_its_table():
     per_doc = [oracle_metrics(SPORTS_FACTS, s) for s in SUMMARIES]
     out = breakdown(per_doc, n_resamples=200, seed=0)
-    assert out["invented_attribute"]["mean"] == pytest.approx(1 / 3) and out["invented_attribute"]["mentions"] == 1
+    assert (
+        out["invented_attribute"]["mean"] == pytest.approx(1 / 3)
+        and out["invented_attribute"]["mentions"] == 1
+    )
     assert out["mangled_copy"]["mentions"] == 2 and out["role_swap"]["mentions"] == 2
     assert out["invented_value"]["mean"] == pytest.approx(1 / 3)
     assert out["exact_copy_rate"]["mean"] == pytest.approx(6 / 8)  # 4 + 0 + 2 exact of 8 name mentions
@@ -46,7 +52,10 @@ def test_report_marks_the_answer_and_the_flagged_mentions():
     assert marked == ("<mark class='oracle' title='role swap'>Alpha</mark> beat "
                       "<mark class='answer' title='answer'>Beta</mark>.")
     metrics = {"summary": summary, **oracle_metrics(SPORTS_FACTS, summary)}
-    pair = {"system": "mle", "doc_id": "d1", "summary_quals": -1.5, "question": "Who won?", "answer": "Kelso United"}
+    pair = {
+        "system": "mle", "doc_id": "d1", "summary_quals": -1.5, "question": "Who won?",
+        "answer": "Kelso United",
+    }
     html = worst_example_html(pair, metrics, "The <document> text.", "worst_qa_0.png")
     assert "<details><summary>document</summary><p>The &lt;document&gt; text.</p></details>" in html
     assert "title='oracle: invented attribute'>29-year-old</mark>" in html

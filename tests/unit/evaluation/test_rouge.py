@@ -6,7 +6,8 @@ from consum.evaluation.rouge import lead_baseline, rouge_mean_f1, rouge_scores, 
 
 
 def test_rouge_by_hand_on_a_tiny_pair():
-    # unigrams: 3 shared; P = 3/3, R = 3/6 -> F1 = 2/3. bigrams: 2 shared of 2 and 5 -> F1 = 4/7. LCS = 3 -> 2/3.
+    # unigrams: 3 shared; P = 3/3, R = 3/6 -> F1 = 2/3. bigrams: 2 shared of 2 and 5 -> F1 = 4/7.
+    # LCS = 3 -> 2/3.
     (scores,) = rouge_scores(["the cat sat"], ["the cat sat on the mat"])
     assert scores["rouge1"] == pytest.approx(2 / 3)
     assert scores["rouge2"] == pytest.approx(4 / 7)

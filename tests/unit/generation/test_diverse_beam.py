@@ -160,7 +160,8 @@ def test_group_zero_is_plain_beam_search(model, sources):
 
 
 def test_penalty_at_the_first_step_by_hand(model, sources):
-    """Three groups of one beam: at step 0, group g pays λ per earlier-group top-2 candidate equal to its token."""
+    """Three groups of one beam: at step 0, group g pays λ per earlier-group top-2 candidate equal to
+    its token."""
     input_ids, attention_mask = sources
     strength = 0.5
     config = DiverseBeamConfig(num_beams=3, num_groups=3, diversity_strength=strength, min_len=2, max_len=6)

@@ -43,7 +43,8 @@ def test_kept_finished_rows_give_the_same_samples(model, sources):
 
 
 def test_topk_respected_and_logprobs_are_raw_model_logprobs(model, sources):
-    """Each sampled token is among the top-k of the model's distribution; its stored score is log p, unrenormalised."""
+    """Each sampled token is among the top-k of the model's distribution; its stored score is log p,
+    unrenormalised."""
     input_ids, attention_mask = sources
     for row, hypotheses in enumerate(sample_topk(model, input_ids, attention_mask, CONFIG, [5, 6, 7])):
         ids, mask = unpad(input_ids, attention_mask, row)

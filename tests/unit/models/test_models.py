@@ -50,8 +50,10 @@ def test_model_loads_by_path_and_computes_loss(tiny_model_dir):
 def test_model_for_training_builds_tiny_with_separator():
     model_cfg = {
         "name_or_path": None,
-        "tiny": {"vocab_size": 300, "min_frequency": 1, "d_model": 32, "encoder_layers": 1, "decoder_layers": 1,
-                 "attention_heads": 2, "ffn_dim": 64, "max_position_embeddings": 128, "dropout": 0.0},
+        "tiny": {
+            "vocab_size": 300, "min_frequency": 1, "d_model": 32, "encoder_layers": 1, "decoder_layers": 1,
+            "attention_heads": 2, "ffn_dim": 64, "max_position_embeddings": 128, "dropout": 0.0,
+        },
     }
     model, tokenizer = model_for_training(model_cfg, lambda: TOY_TEXTS, separator="<sep>", seed=3)
     assert model.get_input_embeddings().num_embeddings == len(tokenizer)

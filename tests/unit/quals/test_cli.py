@@ -1,4 +1,5 @@
-"""consum-quals: a jsonl of (doc, summary) in, the same rows with QUALS out; bad input is an error, not a traceback."""
+"""consum-quals: a jsonl of (doc, summary) in, the same rows with QUALS out; bad input is an error,
+not a traceback."""
 
 import json
 
@@ -15,8 +16,10 @@ def qagen_dir(tmp_path_factory):
     tokenizer = train_bpe_tokenizer(TOY_TEXTS, vocab_size=400, min_frequency=1)
     sep = add_separator_token(tokenizer, "<sep>")
     # 96 positions: a document of a few toy texts is cut, as a long article is at 1024 with BART
-    model = build_tiny_bart(tokenizer, d_model=32, encoder_layers=1, decoder_layers=1, attention_heads=2, ffn_dim=64,
-                            dropout=0.0, max_position_embeddings=96)
+    model = build_tiny_bart(
+        tokenizer, d_model=32, encoder_layers=1, decoder_layers=1, attention_heads=2, ffn_dim=64,
+        dropout=0.0, max_position_embeddings=96,
+    )
     with torch.no_grad():
         model.final_logits_bias[0, sep] = 2.0
     path = tmp_path_factory.mktemp("qagen")
@@ -26,11 +29,16 @@ def qagen_dir(tmp_path_factory):
 
 
 def test_cli_scores_a_jsonl(qagen_dir, tmp_path):
-    rows = [{"doc": TOY_TEXTS[0], "summary": "Alpha beat Beta.", "id": 1}, {"doc": TOY_TEXTS[1], "summary": "", "id": 2}]
+    rows = [
+        {"doc": TOY_TEXTS[0], "summary": "Alpha beat Beta.", "id": 1},
+        {"doc": TOY_TEXTS[1], "summary": "", "id": 2},
+    ]
     src = tmp_path / "in.jsonl"
     src.write_text("".join(json.dumps(r) + "\n" for r in rows))
     out = tmp_path / "out.jsonl"
-    assert main(["--qagen", str(qagen_dir), "--input", str(src), "--output", str(out), "--num-beams", "4", "--details"]) == 0
+    assert main([
+        "--qagen", str(qagen_dir), "--input", str(src), "--output", str(out), "--num-beams", "4", "--details",
+    ]) == 0
     scored = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["id"] for r in scored] == [1, 2]
     assert all({"quals", "n_qa", "n_generated", "document_truncated", "qa_pairs"} <= set(r) for r in scored)
@@ -41,10 +49,16 @@ def test_cli_scores_a_jsonl(qagen_dir, tmp_path):
 def test_cli_reports_bad_input(qagen_dir, tmp_path, capsys):
     src = tmp_path / "in.jsonl"
     src.write_text(json.dumps({"article": "x", "summary": "y"}) + "\n")
-    assert main(["--qagen", str(qagen_dir), "--input", str(src), "--output", str(tmp_path / "o.jsonl"), "--num-beams", "4"]) == 2
+    assert main([
+        "--qagen", str(qagen_dir), "--input", str(src), "--output", str(tmp_path / "o.jsonl"),
+        "--num-beams", "4",
+    ]) == 2
     assert "missing field 'doc'" in capsys.readouterr().err
     src.write_text(json.dumps({"doc": " ", "summary": "y"}) + "\n")
-    assert main(["--qagen", str(qagen_dir), "--input", str(src), "--output", str(tmp_path / "o.jsonl"), "--num-beams", "4"]) == 2
+    assert main([
+        "--qagen", str(qagen_dir), "--input", str(src), "--output", str(tmp_path / "o.jsonl"),
+        "--num-beams", "4",
+    ]) == 2
     assert "empty document" in capsys.readouterr().err
 
 
@@ -70,7 +84,10 @@ def test_a_bad_row_after_good_ones_leaves_no_partial_output(qagen_dir, tmp_path,
 
 
 def test_a_document_cut_at_the_model_length_is_flagged(qagen_dir, tmp_path, capsys):
-    rows = [{"doc": " ".join(TOY_TEXTS[:8]), "summary": "Alpha beat Beta."}, {"doc": TOY_TEXTS[1], "summary": "Gamma won."}]
+    rows = [
+        {"doc": " ".join(TOY_TEXTS[:8]), "summary": "Alpha beat Beta."},
+        {"doc": TOY_TEXTS[1], "summary": "Gamma won."},
+    ]
     code, out = run_cli(qagen_dir, tmp_path, rows)
     assert code == 0
     assert [json.loads(line)["document_truncated"] for line in out.read_text().splitlines()] == [True, False]

@@ -18,7 +18,9 @@ SMALL_GEN = QAGenerationConfig(num_beams=6, num_groups=6, min_len=2, max_len=8)
 def qagen():
     tokenizer = train_bpe_tokenizer(TOY_TEXTS, vocab_size=400, min_frequency=1)
     sep = add_separator_token(tokenizer, "<sep>")
-    model = build_tiny_bart(tokenizer, d_model=32, encoder_layers=1, decoder_layers=1, attention_heads=2, ffn_dim=64, dropout=0.0)
+    model = build_tiny_bart(
+        tokenizer, d_model=32, encoder_layers=1, decoder_layers=1, attention_heads=2, ffn_dim=64, dropout=0.0
+    )
     with torch.no_grad():
         model.final_logits_bias[0, sep] = 2.0  # make separators common in random output
     return model.eval(), tokenizer, sep
@@ -33,7 +35,9 @@ def naive_doc_logprobs(model, tokenizer, document, tokens, max_len=1024):
     """The original's cost structure: the document re-encoded for every QA pair."""
     src = tokenizer([document], truncation=True, max_length=max_len, return_tensors="pt")
     target = torch.tensor([tokens])
-    return teacher_forced_logprobs(model, src["input_ids"], src["attention_mask"], target, torch.ones_like(target))[0].tolist()
+    return teacher_forced_logprobs(
+        model, src["input_ids"], src["attention_mask"], target, torch.ones_like(target)
+    )[0].tolist()
 
 
 @pytest.mark.parametrize("budget", [16384, 200, 40])  # 40: every pair in its own chunk
@@ -41,7 +45,10 @@ def test_encoded_once_equals_reencoded_per_pair(qagen, budget):
     model, tokenizer, sep = qagen
     scorer = make_scorer(qagen, score_batch_tokens=budget)
     docs = [TOY_TEXTS[0], TOY_TEXTS[1] + " Extra words make this one longer than the first.", TOY_TEXTS[2]]
-    pairs = [(0, [5, 6, sep, 7, 2]), (1, [8, sep, 9, 10, 11, 2]), (0, [12, sep, 2]), (2, [5, sep, 6, 2]), (1, [7, 7, sep, 2])]
+    pairs = [
+        (0, [5, 6, sep, 7, 2]), (1, [8, sep, 9, 10, 11, 2]), (0, [12, sep, 2]), (2, [5, sep, 6, 2]),
+        (1, [7, 7, sep, 2]),
+    ]
     fast, truncated = scorer.doc_logprobs(docs, pairs)
     assert truncated == [False, False, False]
     for (d, tokens), got in zip(pairs, fast):
@@ -132,7 +139,8 @@ def test_quals_aggregates_kept_pairs(qagen, monkeypatch):
     clean = make_scorer(qagen, summary_side="clean")
     monkeypatch.setattr(clean, "generate", lambda summaries: [GeneratedQA(60, [a, b, c]) for _ in summaries])
     [[clean_result]] = clean.score_groups([TOY_TEXTS[0]], [[summary]])
-    assert clean_result.quals == pytest.approx(result.quals - 0.25 / 2, abs=1e-5)  # penalty lowers ns by 1/4 on pair a
+    # penalty lowers ns by 1/4 on pair a
+    assert clean_result.quals == pytest.approx(result.quals - 0.25 / 2, abs=1e-5)
 
 
 def test_zero_pairs_give_null_and_empty_summary_generates_nothing(qagen):
@@ -164,10 +172,18 @@ def test_cache_hit_gives_identical_results_without_generation(qagen, tmp_path, m
         raise AssertionError("generation ran despite a cache hit")
 
     monkeypatch.setattr(scorer_module, "diverse_beam_search", fail)
-    second = QualsScorer(model, tokenizer, QualsConfig(generation=SMALL_GEN), cache=QACache(tmp_path / "qa.sqlite")).score(docs, sums)
-    assert [(r.quals, r.n_qa, r.n_generated) for r in first] == [(r.quals, r.n_qa, r.n_generated) for r in second]
+    second = QualsScorer(
+        model, tokenizer, QualsConfig(generation=SMALL_GEN), cache=QACache(tmp_path / "qa.sqlite")
+    ).score(docs, sums)
+    assert [(r.quals, r.n_qa, r.n_generated) for r in first] == [
+        (r.quals, r.n_qa, r.n_generated) for r in second
+    ]
     # another generation config is another key
-    other = QualsScorer(model, tokenizer, QualsConfig(generation=QAGenerationConfig(num_beams=4, num_groups=4, min_len=2, max_len=8)), cache=QACache(tmp_path / "qa.sqlite"))
+    other = QualsScorer(
+        model, tokenizer,
+        QualsConfig(generation=QAGenerationConfig(num_beams=4, num_groups=4, min_len=2, max_len=8)),
+        cache=QACache(tmp_path / "qa.sqlite"),
+    )
     with pytest.raises(AssertionError, match="generation ran"):
         other.score(docs[:1], sums[:1])
 
