@@ -80,8 +80,8 @@ def main() -> None:
     )
     print(
         f"{args.summaries} summaries x {args.summary_len} tokens, {args.beams} beams / {args.groups} groups, "
-        f"max_len {args.max_len}, vocab {args.vocab_size}, d_model {args.d_model}, {args.layers}+{args.layers} "
-        f"layers, batch {args.batch_size}, {torch.get_num_threads()} threads"
+        f"max_len {args.max_len}, vocab {args.vocab_size}, d_model {args.d_model}, "
+        f"{args.layers}+{args.layers} layers, batch {args.batch_size}, {torch.get_num_threads()} threads"
     )
 
     def run(drop_finished: bool, share_prefixes: bool):

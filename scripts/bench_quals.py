@@ -1,8 +1,10 @@
-"""QUALS throughput: the original's cost structure (naive) vs ``QualsScorer.score`` (optimized), same QUALS.
+r"""QUALS throughput: the original's cost structure (naive) vs ``QualsScorer.score`` (optimized), same QUALS.
 
     HF_HUB_OFFLINE=1 .venv/bin/python scripts/bench_quals.py                 # tiny random QAGen, CPU
-    .venv/bin/python scripts/bench_quals.py --shape bart-large --device cuda --precision bf16 --n-summaries 112
-    .venv/bin/python scripts/bench_quals.py --model runs/train_qagen/<run_id>   # a trained QAGen, factworld texts
+    .venv/bin/python scripts/bench_quals.py --shape bart-large --device cuda --precision bf16 \
+        --n-summaries 112
+    # a trained QAGen, factworld texts:
+    .venv/bin/python scripts/bench_quals.py --model runs/train_qagen/<run_id>
 
 Both paths use the same QAGen, the same (document, summary) inputs and consum's own QUALS pieces
 (:class:`~consum.generation.diverse_beam.DiverseBeamConfig` + ``diverse_beam_search``,
@@ -37,7 +39,8 @@ the network's compute is unchanged): at question positions a set of 20 "question
 tokens, or ``--force-qa-len N`` + 1 with ``min_len = max_len = N``), the Hamming penalty spreads the
 60 groups over the word sets, and the random network's own logits (the summary-dependent part)
 break ties. Every summary contains all 12 answer words (shuffled, plus random filler words), so
-all answers pass the ``original`` filter (and the ``strict`` one: whole-word answer, question ending in "?") and ~10-12 pairs per summary are kept and scored against
+all answers pass the ``original`` filter (and the ``strict`` one: whole-word answer, question
+ending in "?") and ~10-12 pairs per summary are kept and scored against
 the document: the document-scoring part is fully exercised. Documents and summaries are random
 words of the tokenizer (each a single BPE token), of exactly ``--doc-tokens`` / ``--summary-tokens``
 tokens with ``<s>``/``</s>``. The plain "raise the ``<sep>`` bias" model kept 0 pairs: a random
@@ -91,7 +94,8 @@ import torch  # noqa: E402
 from transformers import BartConfig, BartForConditionalGeneration  # noqa: E402
 
 N_QUESTION_WORDS, N_ANSWER_WORDS = 20, 12
-WORD_BIAS, STRUCTURE_BIAS = 20.0, 100.0  # > the largest Hamming penalty (0.5 * 2 * 59 = 59) for structure tokens
+# STRUCTURE_BIAS > the largest Hamming penalty (0.5 * 2 * 59 = 59) for structure tokens
+WORD_BIAS, STRUCTURE_BIAS = 20.0, 100.0
 
 
 class StructuredQAGen(BartForConditionalGeneration):
@@ -109,7 +113,8 @@ class StructuredQAGen(BartForConditionalGeneration):
         if bias is not None:
             length = out.logits.shape[1]
             positions = (torch.arange(start, start + length, device=bias.device)).clamp(max=bias.shape[0] - 1)
-            out.logits = out.logits.add_(bias[positions].to(out.logits.dtype))  # in place: no copy of the logits
+            # in place: no copy of the logits
+            out.logits = out.logits.add_(bias[positions].to(out.logits.dtype))
         return out
 
 
@@ -121,8 +126,10 @@ def make_tokenizer():
     from consum.models import add_separator_token, train_bpe_tokenizer
 
     corpus = generate_corpus(FactworldConfig(size="tiny", seed=0))
-    tokenizer = train_bpe_tokenizer((t for rows in corpus.values() for r in rows for t in (r["document"], r["summary"])),
-                                    vocab_size=6000, min_frequency=2)
+    tokenizer = train_bpe_tokenizer(
+        (t for rows in corpus.values() for r in rows for t in (r["document"], r["summary"])),
+        vocab_size=6000, min_frequency=2,
+    )
     add_separator_token(tokenizer, "<sep>")
     return tokenizer
 
@@ -132,7 +139,8 @@ def single_token_words(tokenizer) -> list[int]:
     words = []
     for token, index in sorted(tokenizer.get_vocab().items(), key=lambda kv: kv[1]):
         if token.startswith("Ġ") and token[1:].isalpha() and token[1:].islower():
-            if tokenizer(tokenizer.convert_tokens_to_string([token]), add_special_tokens=False)["input_ids"] == [index]:
+            text = tokenizer.convert_tokens_to_string([token])
+            if tokenizer(text, add_special_tokens=False)["input_ids"] == [index]:
                 words.append(index)
     return words
 
@@ -145,10 +153,12 @@ def build_random_qagen(args, tokenizer, qa_total: int, word_sets) -> StructuredQ
     else:  # bart-large's shape, random weights; the tokenizer covers the first ids of its 50265
         config = BartConfig(
             vocab_size=50265, d_model=1024, encoder_layers=12, decoder_layers=12, encoder_attention_heads=16,
-            decoder_attention_heads=16, encoder_ffn_dim=4096, decoder_ffn_dim=4096, max_position_embeddings=1024,
-            dropout=0.0, attention_dropout=0.0, pad_token_id=tokenizer.pad_token_id, bos_token_id=tokenizer.bos_token_id,
-            eos_token_id=tokenizer.eos_token_id, decoder_start_token_id=tokenizer.eos_token_id, forced_bos_token_id=None,
-            forced_eos_token_id=tokenizer.eos_token_id, scale_embedding=False, tie_word_embeddings=True,
+            decoder_attention_heads=16, encoder_ffn_dim=4096, decoder_ffn_dim=4096,
+            max_position_embeddings=1024, dropout=0.0, attention_dropout=0.0,
+            pad_token_id=tokenizer.pad_token_id, bos_token_id=tokenizer.bos_token_id,
+            eos_token_id=tokenizer.eos_token_id, decoder_start_token_id=tokenizer.eos_token_id,
+            forced_bos_token_id=None, forced_eos_token_id=tokenizer.eos_token_id, scale_embedding=False,
+            tie_word_embeddings=True,
         )
     config.dropout = config.attention_dropout = 0.0
     with torch.random.fork_rng():
@@ -161,7 +171,8 @@ def build_random_qagen(args, tokenizer, qa_total: int, word_sets) -> StructuredQ
     bias = torch.zeros(qa_total + 1, config.vocab_size)
     for position in range(qa_total - 4):
         bias[position, question_words] = WORD_BIAS
-    bias[qa_total - 4, question_mark] = STRUCTURE_BIAS  # questions end in "?": the strict filter keeps them too
+    # questions end in "?": the strict filter keeps them too
+    bias[qa_total - 4, question_mark] = STRUCTURE_BIAS
     bias[qa_total - 3, sep] = STRUCTURE_BIAS
     bias[qa_total - 2, answer_words] = WORD_BIAS
     bias[qa_total - 1 :, eos] = STRUCTURE_BIAS
@@ -197,14 +208,19 @@ def factworld_inputs(args) -> tuple[list[str], list[str]]:
     documents = [rows[i // args.summaries_per_doc]["document"] for i in range(args.n_summaries)]
     summaries = [rows[i // args.summaries_per_doc]["summary"] for i in range(args.n_summaries)]
     # several summaries of one document must differ, else the optimized path deduplicates them
-    summaries = [s if i % args.summaries_per_doc == 0 else f"{s} ({i % args.summaries_per_doc})" for i, s in enumerate(summaries)]
+    summaries = [
+        s if i % args.summaries_per_doc == 0 else f"{s} ({i % args.summaries_per_doc})"
+        for i, s in enumerate(summaries)
+    ]
     return documents, summaries
 
 
 # ---- the two paths -----------------------------------------------------------------------------------
 
 
-def naive_quals(model, tokenizer, config, documents, summaries, counts: dict, sep_id: int) -> list[float | None]:
+def naive_quals(
+    model, tokenizer, config, documents, summaries, counts: dict, sep_id: int
+) -> list[float | None]:
     """The original's cost structure: one summary per beam search, the document re-encoded per QA pair."""
     from consum.generation.diverse_beam import DiverseBeamConfig, diverse_beam_search
     from consum.generation.scoring import teacher_forced_logprobs
@@ -213,8 +229,10 @@ def naive_quals(model, tokenizer, config, documents, summaries, counts: dict, se
     from consum.quals.scorer import candidates_from_tokens
 
     gen = config.generation
-    beam_cfg = DiverseBeamConfig(num_beams=gen.num_beams, num_groups=gen.num_groups, diversity_strength=gen.diversity_strength,
-                                 min_len=gen.min_len, max_len=gen.max_len, lenpen=gen.lenpen)
+    beam_cfg = DiverseBeamConfig(
+        num_beams=gen.num_beams, num_groups=gen.num_groups, diversity_strength=gen.diversity_strength,
+        min_len=gen.min_len, max_len=gen.max_len, lenpen=gen.lenpen,
+    )
     device = next(model.parameters()).device
     out = []
     for document, summary in zip(documents, summaries):
@@ -222,13 +240,19 @@ def naive_quals(model, tokenizer, config, documents, summaries, counts: dict, se
             out.append(None)
             continue
         started = time.perf_counter()
-        src = tokenizer([summary], truncation=True, max_length=gen.max_summary_len, return_tensors="pt").to(device)
+        src = tokenizer(
+            [summary], truncation=True, max_length=gen.max_summary_len, return_tensors="pt"
+        ).to(device)
         # fairseq keeps every beam slot decoding (finished slots are refilled) until the sentence is done,
         # one decoder row per beam (no rows shared by beams with equal prefixes)
-        hyps = diverse_beam_search(model, src["input_ids"], src["attention_mask"], beam_cfg, drop_finished=False,
-                                   share_prefixes=False)[0]
+        hyps = diverse_beam_search(
+            model, src["input_ids"], src["attention_mask"], beam_cfg, drop_finished=False,
+            share_prefixes=False,
+        )[0]
         counts["gen_dec_tokens"] += sum(len(h.tokens) for h in hyps)
-        kept = filter_qa(candidates_from_tokens(tokenizer, hyps, sep_id), summary, config.filter, config.max_qas)
+        kept = filter_qa(
+            candidates_from_tokens(tokenizer, hyps, sep_id), summary, config.filter, config.max_qas
+        )
         sync(device)
         scoring = time.perf_counter()
         counts["generation_s"] += scoring - started
@@ -239,7 +263,9 @@ def naive_quals(model, tokenizer, config, documents, summaries, counts: dict, se
         scores = []
         for c in kept:
             target = torch.tensor([c.tokens], device=device)
-            doc_lp = teacher_forced_logprobs(model, doc, torch.ones_like(doc), target, torch.ones_like(target))[0].tolist()
+            doc_lp = teacher_forced_logprobs(
+                model, doc, torch.ones_like(doc), target, torch.ones_like(target)
+            )[0].tolist()
             side = c.penalised_logprobs if config.summary_side == "penalised" else c.token_logprobs
             scores.append(pair_score(doc_lp, side))
             counts["score_dec_tokens"] += len(c.tokens)
@@ -361,30 +387,57 @@ def flop_count(model, tokenizer, documents, summaries, counts) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", default=None, help="a train_qagen run dir or model dir; default: a random QAGen")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--model", default=None, help="a train_qagen run dir or model dir; default: a random QAGen"
+    )
     parser.add_argument("--shape", choices=("tiny", "bart-large"), default="tiny", help="random QAGen shape")
-    parser.add_argument("--doc-tokens", type=int, default=430, help="random documents: tokens incl. <s> </s> (XSum-like)")
-    parser.add_argument("--summary-tokens", type=int, default=25, help="random summaries: tokens incl. <s> </s>")
-    parser.add_argument("--qa-len", type=int, default=20, help="random QAGen: QA tokens incl. eos (without --force-qa-len)")
-    parser.add_argument("--force-qa-len", type=int, default=None, help="min_len = max_len = N: every QA has N+1 tokens")
+    parser.add_argument(
+        "--doc-tokens", type=int, default=430, help="random documents: tokens incl. <s> </s> (XSum-like)"
+    )
+    parser.add_argument(
+        "--summary-tokens", type=int, default=25, help="random summaries: tokens incl. <s> </s>"
+    )
+    parser.add_argument(
+        "--qa-len", type=int, default=20, help="random QAGen: QA tokens incl. eos (without --force-qa-len)"
+    )
+    parser.add_argument(
+        "--force-qa-len", type=int, default=None, help="min_len = max_len = N: every QA has N+1 tokens"
+    )
     parser.add_argument("--n-summaries", type=int, default=28)
-    parser.add_argument("--summaries-per-doc", type=int, default=7, help="7 = score_quals: 6 candidates + the reference")
+    parser.add_argument(
+        "--summaries-per-doc", type=int, default=7, help="7 = score_quals: 6 candidates + the reference"
+    )
     parser.add_argument("--num-beams", type=int, default=60, help="QA pairs per summary; one beam per group")
     parser.add_argument("--filter", choices=("original", "strict"), default="original")
-    parser.add_argument("--summary-batch-size", type=int, default=16, help="optimized path: summaries per beam search")
-    parser.add_argument("--score-batch-tokens", type=int, default=16384, help="optimized path: teacher-forcing budget")
-    parser.add_argument("--precision", choices=("no", "bf16"), default="no", help="optimized path on CUDA (naive: fp32)")
+    parser.add_argument(
+        "--summary-batch-size", type=int, default=16, help="optimized path: summaries per beam search"
+    )
+    parser.add_argument(
+        "--score-batch-tokens", type=int, default=16384, help="optimized path: teacher-forcing budget"
+    )
+    parser.add_argument(
+        "--precision", choices=("no", "bf16"), default="no", help="optimized path on CUDA (naive: fp32)"
+    )
     parser.add_argument("--device", default=None, help="default: cuda if available, else cpu")
-    parser.add_argument("--threads", type=int, default=1, help="CPU torch threads (0 = torch's default); 1 is steadier on a shared machine")
+    parser.add_argument(
+        "--threads", type=int, default=1,
+        help="CPU torch threads (0 = torch's default); 1 is steadier on a shared machine",
+    )
     parser.add_argument("--profile", action="store_true", help="print the top cProfile entries of each path")
-    parser.add_argument("--skip-naive", action="store_true", help="time only the optimized path (no equality check)")
+    parser.add_argument(
+        "--skip-naive", action="store_true", help="time only the optimized path (no equality check)"
+    )
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     if args.shape == "bart-large" and device.type != "cuda":
-        print("warning: --shape bart-large is meant for a GPU; on CPU keep --n-summaries and --num-beams tiny")
+        print(
+            "warning: --shape bart-large is meant for a GPU; on CPU keep --n-summaries and --num-beams tiny"
+        )
 
     from consum.quals.config import QAGenerationConfig, QualsConfig
     from consum.quals.scorer import QualsScorer
@@ -392,7 +445,10 @@ def main() -> None:
     qa_total = (args.force_qa_len + 1) if args.force_qa_len else args.qa_len
     gen = QAGenerationConfig(num_beams=args.num_beams, num_groups=args.num_beams)
     if args.force_qa_len:
-        gen = QAGenerationConfig(num_beams=args.num_beams, num_groups=args.num_beams, min_len=args.force_qa_len, max_len=args.force_qa_len)
+        gen = QAGenerationConfig(
+            num_beams=args.num_beams, num_groups=args.num_beams, min_len=args.force_qa_len,
+            max_len=args.force_qa_len,
+        )
     config = QualsConfig(generation=gen, filter=args.filter, summary_batch_size=args.summary_batch_size,
                          score_batch_tokens=args.score_batch_tokens, precision=args.precision)
     if args.model:
@@ -407,7 +463,9 @@ def main() -> None:
         what = f"QAGen {model_dir}, factworld tiny test documents + references"
     else:
         if not gen.min_len + 1 <= qa_total <= gen.max_len + 1 or qa_total < 5:
-            raise SystemExit(f"--qa-len {qa_total} must lie in [{max(5, gen.min_len + 1)}, {gen.max_len + 1}]")
+            raise SystemExit(
+                f"--qa-len {qa_total} must lie in [{max(5, gen.min_len + 1)}, {gen.max_len + 1}]"
+            )
         tokenizer = make_tokenizer()
         rng = random.Random(1)
         words = single_token_words(tokenizer)
@@ -428,8 +486,11 @@ def main() -> None:
     scorer = QualsScorer(model, tokenizer, config, separator=None if args.model else "<sep>")
     # warm-up: one small call of each so lazy initialisation is not timed
     warm = min(2, len(summaries))
-    naive_quals(model, tokenizer, config, documents[:1], summaries[:1], {"gen_dec_tokens": 0, "score_dec_tokens": 0, "kept": 0,
-                                                                          "generation_s": 0.0, "scoring_s": 0.0}, scorer.sep_id)
+    naive_quals(
+        model, tokenizer, config, documents[:1], summaries[:1],
+        {"gen_dec_tokens": 0, "score_dec_tokens": 0, "kept": 0, "generation_s": 0.0, "scoring_s": 0.0},
+        scorer.sep_id,
+    )
     optimized_quals(scorer, documents[:warm], summaries[:warm])
 
     counts = {"gen_dec_tokens": 0, "score_dec_tokens": 0, "kept": 0, "generation_s": 0.0, "scoring_s": 0.0}
@@ -437,20 +498,31 @@ def main() -> None:
     rows = []
     naive = None
     if not args.skip_naive:
-        naive, t_naive, m_naive, p_naive = timed(lambda: naive_quals(model, tokenizer, config, documents, summaries, counts, scorer.sep_id), device, args.profile)
+        naive, t_naive, m_naive, p_naive = timed(
+            lambda: naive_quals(model, tokenizer, config, documents, summaries, counts, scorer.sep_id),
+            device, args.profile,
+        )
         rows.append(("naive (original cost)", t_naive, m_naive, counts))
-    fast, t_fast, m_fast, p_fast = timed(lambda: optimized_quals(scorer, documents, summaries, phases), device, args.profile)
+    fast, t_fast, m_fast, p_fast = timed(
+        lambda: optimized_quals(scorer, documents, summaries, phases), device, args.profile
+    )
     rows.append(("optimized QualsScorer", t_fast, m_fast, phases))
 
     fast_quals = [r.quals for r in fast]
     kept = sum(r.n_qa for r in fast)
     n_none = sum(q is None for q in fast_quals)
-    print(f"kept QA pairs: {kept} ({kept / len(summaries):.1f} per summary), summaries without pairs (QUALS None): {n_none}")
+    print(
+        f"kept QA pairs: {kept} ({kept / len(summaries):.1f} per summary), "
+        f"summaries without pairs (QUALS None): {n_none}"
+    )
     if naive is not None:
         mismatched_none = [i for i, (a, b) in enumerate(zip(naive, fast_quals)) if (a is None) != (b is None)]
         diffs = [abs(a - b) for a, b in zip(naive, fast_quals) if a is not None and b is not None]
         max_diff = max(diffs, default=0.0)
-        print(f"QUALS naive vs optimized: max |diff| {max_diff:.2e} over {len(diffs)} summaries, None mismatches {len(mismatched_none)}")
+        print(
+            f"QUALS naive vs optimized: max |diff| {max_diff:.2e} over {len(diffs)} summaries, "
+            f"None mismatches {len(mismatched_none)}"
+        )
         exact = args.precision == "no"
         if exact:
             assert not mismatched_none, f"None differs at summaries {mismatched_none[:5]}"
@@ -462,7 +534,11 @@ def main() -> None:
             counts["score_dec_tokens"] += sum(len(p.tokens) for p in r.pairs)
         counts["gen_dec_tokens"] = None
 
-    work = flop_count(model, tokenizer, documents, summaries, counts) if counts["gen_dec_tokens"] is not None else None
+    work = (
+        flop_count(model, tokenizer, documents, summaries, counts)
+        if counts["gen_dec_tokens"] is not None
+        else None
+    )
     flops = work if device.type == "cuda" else None  # TFLOP/s column on GPU only
     base = rows[0][1]
     header = (f"{'path':<24}| {'summaries':>9} | {'seconds':>8} | {'summaries/s':>11} | {'speedup':>7} | "
@@ -473,7 +549,8 @@ def main() -> None:
     print("-" * len(header))
     for name, seconds, memory, split in rows:
         line = (f"{name:<24}| {len(summaries):>9} | {seconds:>8.2f} | {len(summaries) / seconds:>11.2f} | "
-                f"{base / seconds:>6.1f}x | {split['generation_s']:>15.2f} | {split['scoring_s']:>13.2f} | {memory.text():<26}")
+                f"{base / seconds:>6.1f}x | {split['generation_s']:>15.2f} | {split['scoring_s']:>13.2f} | "
+                f"{memory.text():<26}")
         if flops:
             line += f" | {flops / seconds / 1e12:>7.2f}"
         print(line)

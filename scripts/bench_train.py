@@ -60,7 +60,8 @@ class Meter:
     tokens: int = 0
     padded: int = 0
     examples: int = 0
-    marks: list = field(default_factory=list)  # (update, wall, tokens, padded, examples, cpu) after each update
+    # (update, wall, tokens, padded, examples, cpu) after each update
+    marks: list = field(default_factory=list)
 
     def count(self, attention_mask: torch.Tensor, labels: torch.Tensor) -> None:
         self.tokens += int(attention_mask.sum()) + int((labels != -100).sum())
@@ -68,7 +69,9 @@ class Meter:
         self.examples += labels.shape[0]
 
     def mark(self, update: int) -> None:
-        self.marks.append((update, time.perf_counter(), self.tokens, self.padded, self.examples, time.process_time()))
+        self.marks.append(
+            (update, time.perf_counter(), self.tokens, self.padded, self.examples, time.process_time())
+        )
 
     def window(self, warmup: int, updates: int) -> dict:
         at = {m[0]: m for m in self.marks}
@@ -91,7 +94,9 @@ def build_data(args):
 
     corpus = generate_corpus(FactworldConfig(size="tiny", seed=0))
     rows = [r for split in ("train", "validation", "test") for r in corpus[split]][: args.examples]
-    tokenizer = train_bpe_tokenizer((t for r in rows for t in (r["document"], r["summary"])), vocab_size=6000, min_frequency=2)
+    tokenizer = train_bpe_tokenizer(
+        (t for r in rows for t in (r["document"], r["summary"])), vocab_size=6000, min_frequency=2
+    )
     pairs, _ = encode_summaries(tokenizer, rows, max_source_len=512, max_target_len=128)
     return tokenizer, pairs
 
@@ -99,7 +104,9 @@ def build_data(args):
 def build_model(tokenizer):
     from consum.models import build_tiny_bart
 
-    return build_tiny_bart(tokenizer, d_model=128, encoder_layers=2, decoder_layers=2, attention_heads=4, ffn_dim=512, seed=0)
+    return build_tiny_bart(
+        tokenizer, d_model=128, encoder_layers=2, decoder_layers=2, attention_heads=4, ffn_dim=512, seed=0
+    )
 
 
 class _TimingLogger:
@@ -142,11 +149,14 @@ def bench_consum(args, tokenizer, pairs) -> tuple[dict, dict]:
 
     train_cfg = {
         "max_tokens": args.max_tokens, "max_examples_per_batch": None, "update_freq": 1, "max_epochs": 1000,
-        "max_steps": args.warmup + args.updates, "label_smoothing": SMOOTHING, "clip_norm": CLIP, "precision": "no",
-        "cpu": True, "log_every": 1, "eval_every": 10**9, "checkpoint_every": 10**9, "keep_last_n": 1,
+        "max_steps": args.warmup + args.updates, "label_smoothing": SMOOTHING, "clip_norm": CLIP,
+        "precision": "no", "cpu": True, "log_every": 1, "eval_every": 10**9, "checkpoint_every": 10**9,
+        "keep_last_n": 1,
     }
-    optim_cfg = {"lr": LR, "weight_decay": WEIGHT_DECAY, "betas": list(BETAS), "eps": EPS, "schedule": "constant",
-                 "warmup_steps": 0, "total_steps": 10**6, "power": 1.0}
+    optim_cfg = {
+        "lr": LR, "weight_decay": WEIGHT_DECAY, "betas": list(BETAS), "eps": EPS, "schedule": "constant",
+        "warmup_steps": 0, "total_steps": 10**6, "power": 1.0,
+    }
     model = build_model(tokenizer)
     meter = Meter()
     with tempfile.TemporaryDirectory() as tmp:
@@ -155,7 +165,9 @@ def bench_consum(args, tokenizer, pairs) -> tuple[dict, dict]:
         accelerator = make_accelerator(train_cfg)
         run = open_stage(cfg, accelerator)
         data = pair_data(pairs, train_cfg, tokenizer.pad_token_id)
-        step = mle_micro_step(SMOOTHING, tokenizer.pad_token_id, model.config.decoder_start_token_id, accelerator.num_processes)
+        step = mle_micro_step(
+            SMOOTHING, tokenizer.pad_token_id, model.config.decoder_start_token_id, accelerator.num_processes
+        )
 
         def counted_step(model, batch):
             meter.count(batch["attention_mask"], batch["labels"])
@@ -176,13 +188,18 @@ def bench_hf(args, tokenizer, pairs, batch_size: int) -> dict:
     model = build_model(tokenizer)
     meter = Meter()
     dataset = Dataset.from_list(
-        [{"input_ids": p.source_ids, "attention_mask": [1] * len(p.source_ids), "labels": p.target_ids} for p in pairs]
+        [
+            {"input_ids": p.source_ids, "attention_mask": [1] * len(p.source_ids), "labels": p.target_ids}
+            for p in pairs
+        ]
     )
 
     class Counting(Seq2SeqTrainer):
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
             meter.count(inputs["attention_mask"], inputs["labels"])
-            return super().compute_loss(model, inputs, return_outputs=return_outputs, num_items_in_batch=num_items_in_batch)
+            return super().compute_loss(
+                model, inputs, return_outputs=return_outputs, num_items_in_batch=num_items_in_batch
+            )
 
     class Timing(TrainerCallback):
         def on_train_begin(self, targs, state, control, **kwargs):
@@ -232,17 +249,33 @@ def bench_hf(args, tokenizer, pairs, batch_size: int) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--examples", type=int, default=300, help="factworld tiny has 300 documents in all splits")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--examples", type=int, default=300, help="factworld tiny has 300 documents in all splits"
+    )
     parser.add_argument("--warmup", type=int, default=5, help="updates run before timing starts")
-    parser.add_argument("--updates", type=int, default=72, help="timed updates (72 = two consum epochs of tiny factworld)")
-    parser.add_argument("--max-tokens", type=int, default=1024, help="consum's micro-batch token budget (train.max_tokens)")
-    parser.add_argument("--hf-batch-size", type=int, default=0, help="0: mean examples per consum micro-batch")
-    parser.add_argument("--hf-group-by-length", action="store_true", help="Trainer with a length-grouped sampler")
-    parser.add_argument("--repeats", type=int, default=3, help="alternating runs of each recipe; the best is reported")
-    parser.add_argument("--threads", type=int, default=1,
-                        help="torch threads (0 = torch's default). 1 by default: on a shared 2-core machine two OpenMP "
-                             "threads competing with other processes ran up to 100x slower per update")
+    parser.add_argument(
+        "--updates", type=int, default=72, help="timed updates (72 = two consum epochs of tiny factworld)"
+    )
+    parser.add_argument(
+        "--max-tokens", type=int, default=1024, help="consum's micro-batch token budget (train.max_tokens)"
+    )
+    parser.add_argument(
+        "--hf-batch-size", type=int, default=0, help="0: mean examples per consum micro-batch"
+    )
+    parser.add_argument(
+        "--hf-group-by-length", action="store_true", help="Trainer with a length-grouped sampler"
+    )
+    parser.add_argument(
+        "--repeats", type=int, default=3, help="alternating runs of each recipe; the best is reported"
+    )
+    parser.add_argument(
+        "--threads", type=int, default=1,
+        help="torch threads (0 = torch's default). 1 by default: on a shared 2-core machine two OpenMP "
+             "threads competing with other processes ran up to 100x slower per update",
+    )
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -255,36 +288,47 @@ def main() -> None:
           f"torch threads {torch.get_num_threads()}")
 
     started = time.perf_counter()
-    print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs (other processes skew CPU timings; "
-          f"runs alternate and the best of {args.repeats} is reported)")
+    print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs "
+          f"(other processes skew CPU timings; runs alternate and the best of {args.repeats} is reported)")
     ours_runs, hf_runs, batch_size = [], [], args.hf_batch_size
     for repeat in range(args.repeats):
         ours, shape = bench_consum(args, tokenizer, pairs)
         ours_runs.append(ours)
         if not batch_size:
             batch_size = max(1, round(shape["mean_examples_per_batch"]))
-            print(f"consum: {shape['micro_batches_per_epoch']} micro-batches/epoch at max_tokens={args.max_tokens}, "
-                  f"mean {shape['mean_examples_per_batch']:.2f} examples each -> Trainer per_device_train_batch_size="
+            print(f"consum: {shape['micro_batches_per_epoch']} micro-batches/epoch "
+                  f"at max_tokens={args.max_tokens}, "
+                  f"mean {shape['mean_examples_per_batch']:.2f} examples each -> "
+                  f"Trainer per_device_train_batch_size="
                   f"{batch_size}{' (group_by_length)' if args.hf_group_by_length else ' (random sampler)'}")
         hf_runs.append(bench_hf(args, tokenizer, pairs, batch_size))
-        print(f"repeat {repeat + 1}: consum {tokens_per_s(ours):.0f} tokens/s, Seq2SeqTrainer {tokens_per_s(hf_runs[-1]):.0f} tokens/s")
+        print(f"repeat {repeat + 1}: consum {tokens_per_s(ours):.0f} tokens/s, "
+              f"Seq2SeqTrainer {tokens_per_s(hf_runs[-1]):.0f} tokens/s")
 
-    rows = [("consum train_loop", max(ours_runs, key=tokens_per_s)), ("Seq2SeqTrainer", max(hf_runs, key=tokens_per_s))]
+    rows = [
+        ("consum train_loop", max(ours_runs, key=tokens_per_s)),
+        ("Seq2SeqTrainer", max(hf_runs, key=tokens_per_s)),
+    ]
     base = tokens_per_s(rows[1][1])
     print(f"\n{'recipe':<20}| {'updates':>7} | {'examples/s':>10} | {'tokens/s':>9} | {'ratio':>5} | "
-          f"{'tokens/CPU-s':>12} | {'CPU ratio':>9} | {'real tok/update':>15} | {'padded tok/update':>17} | {'pad share':>9}")
-    print("-" * 20 + "|" + "-" * 9 + "|" + "-" * 12 + "|" + "-" * 11 + "|" + "-" * 7 + "|" + "-" * 14 + "|" + "-" * 11 + "|"
-          + "-" * 17 + "|" + "-" * 19 + "|" + "-" * 10)
+          f"{'tokens/CPU-s':>12} | {'CPU ratio':>9} | {'real tok/update':>15} | {'padded tok/update':>17} | "
+          f"{'pad share':>9}")
+    print("-" * 20 + "|" + "-" * 9 + "|" + "-" * 12 + "|" + "-" * 11 + "|" + "-" * 7 + "|" + "-" * 14 + "|"
+          + "-" * 11 + "|" + "-" * 17 + "|" + "-" * 19 + "|" + "-" * 10)
     cpu_base = rows[1][1]["tokens"] / rows[1][1]["cpu_seconds"]
     for name, r in rows:
         tps = tokens_per_s(r)
         cpu_tps = r["tokens"] / r["cpu_seconds"]
-        print(f"{name:<20}| {r['updates']:>7} | {r['examples'] / r['seconds']:>10.1f} | {tps:>9.0f} | {tps / base:>5.2f} | "
-              f"{cpu_tps:>12.0f} | {cpu_tps / cpu_base:>9.2f} | "
-              f"{r['tokens'] / r['updates']:>15.0f} | {r['padded'] / r['updates']:>17.0f} | {1 - r['tokens'] / r['padded']:>9.1%}")
-    print(f"\ntokens = real (non-pad) source + target tokens; ratio = tokens/s relative to Seq2SeqTrainer (wall time); "
-          f"tokens/CPU-s = per second of this process's CPU time (all threads), less sensitive to other load; "
-          f"load average after: {os.getloadavg()[0]:.2f}; total wall time {time.perf_counter() - started:.0f} s")
+        print(f"{name:<20}| {r['updates']:>7} | {r['examples'] / r['seconds']:>10.1f} | {tps:>9.0f} | "
+              f"{tps / base:>5.2f} | {cpu_tps:>12.0f} | {cpu_tps / cpu_base:>9.2f} | "
+              f"{r['tokens'] / r['updates']:>15.0f} | {r['padded'] / r['updates']:>17.0f} | "
+              f"{1 - r['tokens'] / r['padded']:>9.1%}")
+    print(f"\ntokens = real (non-pad) source + target tokens; "
+          f"ratio = tokens/s relative to Seq2SeqTrainer (wall time); "
+          f"tokens/CPU-s = per second of this process's CPU time (all threads), "
+          f"less sensitive to other load; "
+          f"load average after: {os.getloadavg()[0]:.2f}; "
+          f"total wall time {time.perf_counter() - started:.0f} s")
 
 
 def tokens_per_s(r: dict) -> float:

@@ -58,7 +58,8 @@ def differences(locked: dict[str, str], installed: dict[str, str]) -> list[str]:
 
 def installed_pins() -> dict[str, str]:
     freeze = subprocess.run(
-        [sys.executable, "-m", "pip", "freeze", "--exclude-editable"], capture_output=True, text=True, check=True
+        [sys.executable, "-m", "pip", "freeze", "--exclude-editable"],
+        capture_output=True, text=True, check=True,
     ).stdout.splitlines()
     return parse_pins([line for line in freeze if "==" in line])
 
@@ -73,7 +74,8 @@ def main(argv: list[str]) -> int:
         print(f"lock mismatch: {line}", file=sys.stderr)
     if problems:
         print(f"{len(problems)} difference(s) between this environment and {lock}. A fresh venv "
-              f"(rm -rf .venv && make setup) installs exactly the lock; `make lock` refreshes it.", file=sys.stderr)
+              f"(rm -rf .venv && make setup) installs exactly the lock; `make lock` refreshes it.",
+              file=sys.stderr)
         return 1
     print(f"environment == {lock} ({sum(1 for _ in parse_pins(lock.read_text().splitlines()))} packages)")
     return 0

@@ -51,7 +51,9 @@ def stage(name: str, *overrides: str, args, log_name: str) -> None:
     logs = Path(args.out) / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     with open(logs / f"{log_name}.log", "a") as log:
-        proc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "HYDRA_FULL_ERROR": "1"})
+        proc = subprocess.run(
+            cmd, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "HYDRA_FULL_ERROR": "1"}
+        )
     if proc.returncode:
         raise SystemExit(f"{name} failed (exit {proc.returncode}); see {log.name} in {logs}")
     print(f"  done in {time.perf_counter() - started:.0f} s", flush=True)
@@ -75,16 +77,22 @@ def collect(runs: Path, rid: str) -> dict:
     results = json.loads((runs / "evaluate" / rid / "results.json").read_text())["systems"]["mle"]
     from consum.io import open_input
 
-    flags = [f for row in open_input(runs / "evaluate" / rid).rows("summaries_mle") for f in row["oracle_flags"]]
+    flags = [
+        f for row in open_input(runs / "evaluate" / rid).rows("summaries_mle") for f in row["oracle_flags"]
+    ]
     mle = json.loads((runs / "train_mle" / rid / "manifest.json").read_text())
     pretrain_seconds = None
     source = mle["inputs"].get("model")
     if source:
-        pretrain_seconds = json.loads((Path(source["path"]) / "manifest.json").read_text())["stats"].get("train_seconds")
+        pretrain_seconds = json.loads(
+            (Path(source["path"]) / "manifest.json").read_text()
+        )["stats"].get("train_seconds")
     kinds = results["oracle_breakdown"]
     return {
         "mangled_copies": kinds["mangled_copy"]["mentions"],
-        "mangled_org_person": sum(f["kind"] == "mangled_copy" and f["type"] in ("ORG", "PERSON") for f in flags),
+        "mangled_org_person": sum(
+            f["kind"] == "mangled_copy" and f["type"] in ("ORG", "PERSON") for f in flags
+        ),
         "exact_copy_rate": kinds["exact_copy_rate"]["mean"],
         "hallucinated": results["hallucinated"]["mean"],
         "extrinsic": results["extrinsic"]["mean"],
@@ -104,8 +112,9 @@ def table(rows: dict[str, dict]) -> str:
         pre = "-" if r["pretrain_seconds"] is None else f"{r['pretrain_seconds']:.0f}"
         lines.append(
             f"| {name} | {VARIANTS[name]['about']} | {r['mangled_copies']} ({r['mangled_org_person']}) | "
-            f"{100 * r['exact_copy_rate']:.1f} | {100 * r['hallucinated']:.1f} | {100 * r['extrinsic']:.1f} | "
-            f"{r['invented_attribute']} | {100 * r['rougeL']:.2f} | {r['val_nll']:.3f} | {pre} | {r['mle_seconds']:.0f} |"
+            f"{100 * r['exact_copy_rate']:.1f} | {100 * r['hallucinated']:.1f} | "
+            f"{100 * r['extrinsic']:.1f} | {r['invented_attribute']} | {100 * r['rougeL']:.2f} | "
+            f"{r['val_nll']:.3f} | {pre} | {r['mle_seconds']:.0f} |"
         )
     return "\n".join(lines)
 

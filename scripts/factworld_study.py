@@ -1,4 +1,5 @@
-"""The factworld study (`make study`): MLE vs ConSeq-QUALS vs ConSeq-ROUGE (+ ranking and DPO losses), several seeds.
+"""The factworld study (`make study`): MLE vs ConSeq-QUALS vs ConSeq-ROUGE (+ ranking and DPO losses),
+several seeds.
 
     make study                                   # EXP=factworld_study, seeds 1 2 3, run ids study-s<seed>*
     .venv/bin/python scripts/factworld_study.py --seeds 1 2 3 --prefix study --experiment factworld_study
@@ -6,7 +7,8 @@
 One data run (the world is fixed; ``data.factworld.seed``) and, per training seed s, one full replicate of
 the method, every stage through its own CLI (the commands are printed, so any step can be rerun by hand):
 
-    train_mle/P-s<s>      -> train_qagen/P-s<s> (starts from that MLE model) -> generate/P-s<s> -> score_quals/P-s<s>
+    train_mle/P-s<s>      -> train_qagen/P-s<s> (starts from that MLE model) -> generate/P-s<s>
+                          -> score_quals/P-s<s>
     select_contrast/P-s<s>-quals (reward quals)   select_contrast/P-s<s>-rouge (reward rouge)
     train_conseq/P-s<s>-quals (unlikelihood)  -rouge (unlikelihood on the ROUGE contrast)
                            -rank (margin_rank)  -dpo (dpo), both on the QUALS contrast
@@ -39,7 +41,9 @@ SYSTEMS = {  # system name -> (contrast run suffix, loss) of its train_conseq ru
     "conseq_quals_rank": ("quals", "margin_rank"),
     "conseq_quals_dpo": ("quals", "dpo"),
 }
-SUFFIX = {"conseq_quals": "quals", "conseq_rouge": "rouge", "conseq_quals_rank": "rank", "conseq_quals_dpo": "dpo"}
+SUFFIX = {
+    "conseq_quals": "quals", "conseq_rouge": "rouge", "conseq_quals_rank": "rank", "conseq_quals_dpo": "dpo"
+}
 METRICS = [  # key in results.json, column title, scale
     ("hallucinated", "hallucinated %", 100),
     ("extrinsic", "extrinsic %", 100),
@@ -57,9 +61,13 @@ def stage(name: str, run_id: str, *overrides: str, experiment: str, runs: Path, 
     started = time.perf_counter()
     log_dir.mkdir(parents=True, exist_ok=True)
     with open(log_dir / f"{name}-{run_id}.log", "a") as log:
-        proc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "HYDRA_FULL_ERROR": "1"})
+        proc = subprocess.run(
+            cmd, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "HYDRA_FULL_ERROR": "1"}
+        )
     if proc.returncode:
-        raise SystemExit(f"{name} {run_id} failed (exit {proc.returncode}); see {log_dir / f'{name}-{run_id}.log'}")
+        raise SystemExit(
+            f"{name} {run_id} failed (exit {proc.returncode}); see {log_dir / f'{name}-{run_id}.log'}"
+        )
     print(f"  done in {time.perf_counter() - started:.0f} s", flush=True)
 
 
@@ -88,7 +96,8 @@ def run_seed(seed: int, args, runs: Path) -> Path:
               f"inputs.model={runs}/train_mle/{rid}", **common)
         systems[name] = f"{runs}/train_conseq/{conseq_id}"
     stage("evaluate", rid, data, cache, f"inputs.qagen={runs}/train_qagen/{rid}", "~systems",
-          "+systems={" + ",".join(f"{k}:'{v}'" for k, v in systems.items()) + "}", *args.evaluate_overrides, **common)
+          "+systems={" + ",".join(f"{k}:'{v}'" for k, v in systems.items()) + "}", *args.evaluate_overrides,
+          **common)
     return runs / "evaluate" / rid
 
 
@@ -99,13 +108,23 @@ def aggregate(results_by_seed: dict[int, dict]) -> dict:
         row = {}
         for key, _, _ in METRICS:
             values = [r["systems"][name][key]["mean"] for r in results_by_seed.values()
-                      if name in r["systems"] and r["systems"][name].get(key) and r["systems"][name][key]["mean"] is not None]
+                      if name in r["systems"] and r["systems"][name].get(key)
+                      and r["systems"][name][key]["mean"] is not None]
             if values:
-                row[key] = {"mean": statistics.fmean(values), "sd": statistics.stdev(values) if len(values) > 1 else 0.0, "per_seed": values}
+                row[key] = {
+                    "mean": statistics.fmean(values),
+                    "sd": statistics.stdev(values) if len(values) > 1 else 0.0,
+                    "per_seed": values,
+                }
         out["systems"][name] = row
-    aucs = [r["quals_auc_vs_oracle"]["roc_auc"] for r in results_by_seed.values() if r.get("quals_auc_vs_oracle", {}).get("roc_auc") is not None]
+    aucs = [r["quals_auc_vs_oracle"]["roc_auc"] for r in results_by_seed.values()
+            if r.get("quals_auc_vs_oracle", {}).get("roc_auc") is not None]
     if aucs:
-        out["quals_auc_vs_oracle"] = {"mean": statistics.fmean(aucs), "sd": statistics.stdev(aucs) if len(aucs) > 1 else 0.0, "per_seed": aucs}
+        out["quals_auc_vs_oracle"] = {
+            "mean": statistics.fmean(aucs),
+            "sd": statistics.stdev(aucs) if len(aucs) > 1 else 0.0,
+            "per_seed": aucs,
+        }
     base = out["systems"]["mle"].get("hallucinated", {}).get("mean")
     for row in out["systems"].values():
         if base and "hallucinated" in row:
@@ -125,10 +144,15 @@ def table(study: dict) -> str:
         cells.append("" if name == "mle" or rel is None else f"{rel * 100:+.1f}%")
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     lines.append("")
-    lines.append(f"mean ± sd over seeds {study['seeds']} (each seed: its own MLE, QAGen, candidates and ConSeq runs).")
+    lines.append(
+        f"mean ± sd over seeds {study['seeds']} (each seed: its own MLE, QAGen, candidates and ConSeq runs)."
+    )
     auc = study.get("quals_auc_vs_oracle")
     if auc:
-        lines.append(f"QUALS ROC-AUC against oracle hallucination labels of the test outputs (pooled systems): {auc['mean']:.3f} ± {auc['sd']:.3f}.")
+        lines.append(
+            "QUALS ROC-AUC against oracle hallucination labels of the test outputs (pooled systems): "
+            f"{auc['mean']:.3f} ± {auc['sd']:.3f}."
+        )
     return "\n".join(lines)
 
 
@@ -161,8 +185,13 @@ def main(argv=None) -> int:
     p.add_argument("--prefix", default="study")
     p.add_argument("--runs-dir", default="runs")
     p.add_argument("--out", default="runs/study", help="aggregated results, logs")
-    p.add_argument("--aggregate-only", action="store_true", help="only aggregate the seeds' evaluate runs (all complete)")
-    p.add_argument("--evaluate-overrides", nargs="*", default=[], help="extra Hydra overrides of evaluate, e.g. max_docs=500")
+    p.add_argument(
+        "--aggregate-only", action="store_true", help="only aggregate the seeds' evaluate runs (all complete)"
+    )
+    p.add_argument(
+        "--evaluate-overrides", nargs="*", default=[],
+        help="extra Hydra overrides of evaluate, e.g. max_docs=500",
+    )
     args = p.parse_args(argv)
     runs = Path(args.runs_dir).resolve()
     out = Path(args.out)
@@ -171,7 +200,9 @@ def main(argv=None) -> int:
     results = {}
     if args.aggregate_only:
         for seed in args.seeds:
-            results[seed] = json.loads((runs / "evaluate" / f"{args.prefix}-s{seed}" / "results.json").read_text())
+            results[seed] = json.loads(
+                (runs / "evaluate" / f"{args.prefix}-s{seed}" / "results.json").read_text()
+            )
     else:
         stage("prepare_data", args.prefix, experiment=args.experiment, runs=runs, log_dir=out / "logs")
         for seed in args.seeds:
