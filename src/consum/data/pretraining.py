@@ -14,7 +14,7 @@ Texts are tokenized sentence by sentence, with the word starts that BART's whole
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from consum.data.schema import DataError
 
@@ -27,9 +27,10 @@ def load_corpus(corpus_cfg: Mapping) -> tuple[list[str], list[str]]:
     if source == "factworld":
         from consum.data.factworld.generator import generate_pretraining_documents
 
-        seed = int(corpus_cfg["seed"])
-        return (generate_pretraining_documents(seed, "pretrain", int(corpus_cfg["n_train"])),
-                generate_pretraining_documents(seed, "pretrain_validation", int(corpus_cfg["n_valid"])))
+        seed, rosters = int(corpus_cfg["seed"]), float(corpus_cfg.get("roster_share") or 0.0)
+        n_train, n_valid = int(corpus_cfg["n_train"]), int(corpus_cfg["n_valid"])
+        return (generate_pretraining_documents(seed, "pretrain", n_train, rosters),
+                generate_pretraining_documents(seed, "pretrain_validation", n_valid, rosters))
     if source == "files":
         from consum.data.sources import field_value, read_file
 
@@ -48,14 +49,26 @@ def split_sentences(text: str) -> list[str]:
     return [s for s in _SENTENCE_END.split(text.strip()) if s]
 
 
-def tokenize_sentences(tokenizer, text: str) -> tuple[list[list[int]], list[list[bool]]]:
-    """Token ids of each sentence (a space before all but the first, as in the running text) and,
-    per token, whether it starts a word (byte-level BPE marks a leading space with "Ġ")."""
-    sentences = split_sentences(text)
-    pieces = [s if i == 0 else " " + s for i, s in enumerate(sentences)]
+def tokenize_sentences(tokenizer, texts: Sequence[str]) -> list[tuple[list[list[int]], list[list[bool]]]]:
+    """Per text: the token ids of each sentence (a space before all but the first, as in the running
+    text) and, per token, whether it starts a word (byte-level BPE marks a leading space with "Ġ").
+
+    One tokenizer call for all sentences of all texts (the Rust tokenizer batches them); word starts
+    come from a table over the vocabulary, not from a string per token.
+    """
+    pieces, owners = [], []
+    for index, text in enumerate(texts):
+        for position, sentence in enumerate(split_sentences(text)):
+            pieces.append(sentence if position == 0 else " " + sentence)
+            owners.append(index)
     ids = tokenizer(pieces, add_special_tokens=False)["input_ids"] if pieces else []
-    starts = [[tok.startswith("Ġ") for tok in tokenizer.convert_ids_to_tokens(row)] for row in ids]
-    return ids, starts
+    vocab = tokenizer.convert_ids_to_tokens(list(range(len(tokenizer))))
+    starts_word = [token is not None and token.startswith("Ġ") for token in vocab]
+    out: list[tuple[list[list[int]], list[list[bool]]]] = [([], []) for _ in texts]
+    for owner, row in zip(owners, ids):
+        out[owner][0].append(row)
+        out[owner][1].append([starts_word[t] for t in row])
+    return out
 
 
 def fit_sentences(ids: list[list[int]], starts: list[list[bool]], budget: int):

@@ -14,7 +14,7 @@ from consum.data.factworld.oracle import ERROR_KINDS
 from consum.data.schema import DataError
 from consum.evaluation.bootstrap import bootstrap_ci, paired_bootstrap_diff
 from consum.evaluation.metric_stats import roc_auc
-from consum.io.rundir import RunDir, open_input
+from consum.io.rundir import RunDir, environment_line, open_input
 from consum.io.shards import write_shard
 from consum.io.stage import open_stage
 
@@ -168,8 +168,10 @@ def write_outputs(run: RunDir, results: dict, rows: list[dict], per_doc: dict, d
     if details:
         write_shard(run.path, "details", 0, details)
         run.record_output("details", key=["system", "doc_id", "qa_index"])
+    results["made_by"] = environment_line(run.manifest())  # commit, versions, machine: numbers depend on them
     (run.path / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     tables = [t for t in (results_table(results), breakdown_table(results)) if t]
+    tables.append(f"Made by {results['made_by']}")
     (run.path / "results.md").write_text("\n\n".join(tables) + "\n")
     documents = {r["doc_id"]: r["document"] for r in rows}
     write_report(run.path, results, per_doc, details, tables, documents)

@@ -116,10 +116,12 @@ def markdown_table_to_html(table: str) -> str:
         [html.escape(c.strip()) for c in line.strip("|").split("|")]
         for line in lines if not line.startswith("|---")
     ]
-    head, body = rows[0], rows[1:]
-    out = ["<table>", "<tr>" + "".join(f"<th>{c}</th>" for c in head) + "</tr>"]
-    out += ["<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in body]
-    out.append("</table>")
+    out = []
+    if rows:  # a block of notes only (e.g. "Made by ...") has no table
+        head, body = rows[0], rows[1:]
+        out += ["<table>", "<tr>" + "".join(f"<th>{c}</th>" for c in head) + "</tr>"]
+        out += ["<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in body]
+        out.append("</table>")
     out += [f"<p>{html.escape(n)}</p>" for n in notes]
     return "\n".join(out)
 

@@ -72,6 +72,44 @@ def package_versions() -> dict[str, str | None]:
     return versions
 
 
+def cpu_model() -> str:
+    """The CPU's model name (Linux /proc/cpuinfo, else ``platform.processor()``)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def machine_info() -> dict[str, Any]:
+    """What ran a stage: numbers (times, and float results in their last digits) depend on it."""
+    import os
+
+    import torch
+
+    info: dict[str, Any] = {
+        "platform": platform.platform(),
+        "cpu": cpu_model(),
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+    }
+    return info
+
+
+def environment_line(manifest: dict) -> str:
+    """One line naming the commit, package versions and machine recorded in a manifest."""
+    git, packages = manifest.get("git", {}), manifest.get("packages", {})
+    machine = manifest.get("machine", {})
+    sha = (git.get("sha") or "unknown")[:10] + ("+uncommitted changes" if git.get("dirty") else "")
+    names = ("torch", "transformers", "accelerate", "datasets")
+    versions = ", ".join(f"{name} {packages[name]}" for name in names if packages.get(name))
+    where = machine.get("gpu") or f"{machine.get('cpu', 'unknown CPU')}, {machine.get('cpu_count')} CPUs"
+    return f"consum {sha}; python {packages.get('python')}, {versions}; {where}."
+
+
 def config_hash(config: dict) -> str:
     hashed = {k: v for k, v in config.items() if k not in UNHASHED_KEYS}
     return hashlib.sha256(json.dumps(hashed, sort_keys=True, default=str).encode()).hexdigest()[:16]
@@ -220,6 +258,7 @@ class RunDir:
             "config_hash": self.config_hash,
             "seed": self.seed,
             "packages": package_versions(),
+            "machine": machine_info(),
             "world_size": self.world_size,
             "inputs": self.inputs,
             "outputs": self.outputs,

@@ -82,7 +82,8 @@ def tokenizer():
 
 
 def test_tokenized_sentences_rebuild_the_text_and_mark_word_starts(tokenizer):
-    ids, starts = tokenize_sentences(tokenizer, TEXTS[0])
+    [(ids, starts)] = tokenize_sentences(tokenizer, TEXTS[:1])
+    assert tokenize_sentences(tokenizer, ["", TEXTS[0]])[0] == ([], [])
     assert [t for s in ids for t in s] == tokenizer(TEXTS[0], add_special_tokens=False)["input_ids"]
     assert len(ids) == 3 and starts[1][0] is True and starts[0][0] is False  # " Maria" vs "Kelso"
     assert sum(sum(s) for s in starts) + 1 == len(TEXTS[0].split())  # every word but the first

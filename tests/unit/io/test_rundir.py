@@ -69,3 +69,20 @@ def test_config_hash_ignores_run_naming(tmp_path):
     a = RunDir.create(make_config(tmp_path, "a"))
     b = RunDir.create(make_config(tmp_path, "b"))
     assert a.config_hash == b.config_hash
+
+
+def test_manifests_name_the_machine_and_a_results_line_names_commit_versions_and_machine(tmp_path):
+    from consum.io.rundir import environment_line
+
+    run = RunDir.create({"stage": "s", "run_id": "r", "run_dir": str(tmp_path / "r")})
+    manifest = run.finalize()
+    assert manifest["machine"]["cpu"] and manifest["machine"]["cpu_count"] >= 1
+    line = environment_line(manifest)
+    assert f"transformers {manifest['packages']['transformers']}" in line
+    assert manifest["machine"]["cpu"] in line
+    fake = {"git": {"sha": "0123456789abcdef", "dirty": True},
+            "packages": {"python": "3.11.7", "torch": "2.13.0"},
+            "machine": {"cpu": "Some CPU", "cpu_count": 2, "gpu": None}}
+    assert environment_line(fake) == (
+        "consum 0123456789+uncommitted changes; python 3.11.7, torch 2.13.0; Some CPU, 2 CPUs."
+    )

@@ -110,11 +110,46 @@ def generate_split(cfg: FactworldConfig, split: str) -> list[dict]:
     return [generate_example(cfg.seed, split, index, label) for index, label in enumerate(labels)]
 
 
-def generate_pretraining_documents(seed: int, stream: str, n: int) -> list[str]:
-    """The first ``n`` documents of a pretraining stream (texts only: no reference, no labels)."""
+# What a roster lists: mostly multi-word names, whose words a copy must keep together
+ROSTER_KINDS = ("person", "person", "person", "team", "company", "operator", "party", "institution", "city",
+                "award", "date", "deal_price", "attendance")
+ROSTER_ENTRIES = (6, 14)
+
+
+def generate_pretraining_documents(seed: int, stream: str, n: int, roster_share: float = 0.0) -> list[str]:
+    """The first ``n`` texts of a pretraining stream: news documents and, a ``roster_share`` of them,
+    rosters (lists of names, as tables and lists in a web corpus; see :func:`generate_roster`)."""
     if stream not in PRETRAIN_STREAMS:
         raise ValueError(f"factworld pretraining stream {stream!r} is not one of {PRETRAIN_STREAMS}")
-    return [generate_example(seed, stream, index, "consistent")["document"] for index in range(n)]
+    if not 0.0 <= roster_share <= 1.0:
+        raise ValueError(f"roster_share must lie in [0, 1], got {roster_share}")
+    return [
+        generate_roster(seed, stream, index)
+        if stable_rng(seed, stream, index, "genre").random() < roster_share
+        else generate_example(seed, stream, index, "consistent")["document"]
+        for index in range(n)
+    ]
+
+
+def generate_roster(seed: int, stream: str, index: int) -> str:
+    """A list of 6-14 names and values, one per sentence ("Greta Ogunleye. Kelso Rovers. Kyoto.").
+
+    In a templated news corpus a tiny model predicts everything but the names from the language alone,
+    so it learns a language model first and copying late; in a roster the names are all there is, and
+    the noise (entries shuffled, words masked) leaves copying them, each name's words together, as the
+    only way to rebuild it. No name word is used twice in a roster, as in a document.
+    """
+    rng = stable_rng(seed, stream, index, "roster")
+    draw = Draw(rng, _name_pool(stream))
+    n_entries = rng.randint(*ROSTER_ENTRIES)
+    entries: list[str] = []
+    for _ in range(4 * n_entries):  # awards and dates may repeat: keep the first of each
+        entry = draw.value(rng.choice(ROSTER_KINDS))
+        if entry not in entries:
+            entries.append(entry)
+        if len(entries) == n_entries:
+            break
+    return " ".join(f"{entry}." for entry in entries)
 
 
 def assign_labels(cfg: FactworldConfig, split: str) -> list[str]:
