@@ -278,3 +278,33 @@ def test_train_conseq_dpo_holds_one_model_and_computes_the_reference_once(pipeli
     } <= set(logged[-2])
     assert logged[0]["step"] == 0 and "heldout/margin" in logged[0]  # held-out diagnostics before training
     assert "heldout/margin" in logged[-1] and logged[-1]["step"] == 2
+
+
+def test_select_contrast_with_the_oracle_reward(pipeline, tmp_path):
+    """reward=oracle: same inputs as QUALS minus the scores; S- only oracle-hallucinated candidates,
+    S+ only oracle-faithful references; a clear error on data without the oracle's facts."""
+    from consum.data.factworld import check_summary
+
+    run = select_stage.run(compose_stage(pipeline, "select_contrast", "run_id=oracle", "reward=oracle",
+                                         f"inputs.data={pipeline}/runs/prepare_data/tiny",
+                                         f"inputs.candidates={pipeline}/runs/generate/tiny",
+                                         "inputs.scores=null", "contrast.neg_ratio=1.0",
+                                         "contrast.pos_ratio=1.0"), echo=lambda s: None)
+    rows = run.rows("contrast")
+    assert rows and {r["role"] for r in rows} == {"pos", "neg"}
+    data = open_input(f"{pipeline}/runs/prepare_data/tiny")
+    facts = {r["doc_id"]: r["doc_facts"] for r in data.rows("train")}
+    for r in rows:
+        assert check_summary(facts[r["doc_id"]], r["text"]).hallucinated == (r["role"] == "neg")
+    assert run.manifest["stats"]["reward"] == "oracle"
+
+    plain = tmp_path / "plain.jsonl"
+    plain.write_text("".join(json.dumps({"document": r["document"], "summary": r["summary"]}) + "\n"
+                             for r in data.rows("train")))
+    plain_run = prepare.run(compose_stage(tmp_path, "prepare_data", "data=jsonl", f"data.path={plain}",
+                                          "data.fields.id=null"), echo=lambda s: None)
+    with pytest.raises(DataError, match="reward=oracle needs factworld data"):
+        select_stage.run(compose_stage(pipeline, "select_contrast", "run_id=oracle_plain", "reward=oracle",
+                                       f"inputs.data={plain_run.path}",
+                                       f"inputs.candidates={pipeline}/runs/generate/tiny"),
+                         echo=lambda s: None)

@@ -1,17 +1,19 @@
 """The ``select_contrast`` stage (the last step of ``make build-contrast``): S+ / S- rows from scores.
 
-Reward (``reward``): ``quals`` (score_quals rows of references and candidates) or ``rouge`` (the
+Reward (``reward``): ``quals`` (score_quals rows of references and candidates), ``rouge`` (the
 paper's ConSeq-ROUGE baseline: mean ROUGE-1/2/L F1 of a candidate against the reference, computed
 here; references then all score 1.0, so B is decided by the doc_id tie-break and selection is driven
-by the negatives). Output ``contrast``: keyed rows (doc_id, cand_id, role, score, text), the
-selection statistics in the manifest, and ``scores_hist.png``: reference vs. candidate scores with
-the cut-offs drawn.
+by the negatives) or ``oracle`` (factworld only: the oracle as a perfect reward, the ceiling of a
+loss; see :mod:`consum.contrast.oracle_reward`). Output ``contrast``: keyed rows (doc_id, cand_id,
+role, score, text), the selection statistics in the manifest, and ``scores_hist.png``: reference vs.
+candidate scores with the cut-offs drawn.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from consum.contrast.oracle_reward import keep_oracle_consistent
 from consum.contrast.selection import SelectionConfig, select_contrast
 from consum.data.schema import DataError
 from consum.io.keys import REFERENCE_CAND_ID
@@ -42,6 +44,19 @@ def rouge_scores(references: dict[str, str], candidates: list[dict]) -> tuple[li
     refs = [{"doc_id": d, "score": 1.0} for d in references]
     cands = [{"doc_id": c["doc_id"], "cand_id": c["cand_id"], "score": s} for c, s in zip(candidates, scores)]
     return refs, cands
+
+
+def oracle_reward_scores(data_run: RunDir, split: str, references: dict[str, str], candidates: list[dict]):
+    from consum.contrast.oracle_reward import oracle_scores
+
+    table = data_run.table(split)
+    if "doc_facts" not in table.column_names:
+        raise DataError(f"reward=oracle needs factworld data (a doc_facts column); {data_run.path} has "
+                        f"columns {table.column_names}: use reward=quals or reward=rouge on other data")
+    wanted = {c["doc_id"] for c in candidates}
+    facts = {r["doc_id"]: r["doc_facts"] for r in table.select_columns(["doc_id", "doc_facts"]).to_list()
+             if r["doc_id"] in wanted}
+    return oracle_scores(facts, {d: references[d] for d in facts}, candidates)
 
 
 def plot_histogram(refs: list[dict], cands: list[dict], stats: dict, path: Path, reward: str) -> None:
@@ -88,9 +103,13 @@ def run(cfg: dict, *, echo=print) -> RunDir:
         refs, cands = quals_scores(cfg, run)
     elif cfg["reward"] == "rouge":
         refs, cands = rouge_scores({d: references[d] for d in {c["doc_id"] for c in candidates}}, candidates)
+    elif cfg["reward"] == "oracle":
+        refs, cands = oracle_reward_scores(data_run, split, references, candidates)
     else:
-        raise ValueError(f"unknown reward {cfg['reward']!r}; expected quals or rouge")
+        raise ValueError(f"unknown reward {cfg['reward']!r}; expected quals, rouge or oracle")
     selection = select_contrast(refs, cands, SelectionConfig(**{**cfg["contrast"], "score_column": "score"}))
+    if cfg["reward"] == "oracle":
+        selection = keep_oracle_consistent(selection)
     if not selection.rows:
         raise DataError(f"select_contrast selected nothing: {selection.stats['empty_reason']}")
     rows = [

@@ -1,0 +1,72 @@
+"""``reward=oracle``: factworld's oracle as a perfect reward, the ceiling of each ConSeq loss.
+
+The oracle (:func:`consum.data.factworld.check_summary`) knows every fact of a generated document, so
+it can say exactly which summaries are hallucinated. Used in place of QUALS, under the *same*
+selection rules and sizes (:func:`consum.contrast.selection.select_contrast` with the same ratios), the
+only thing that changes between ConSeq-QUALS and ConSeq-oracle is the reward; the gap between them is
+what a better factuality metric could still buy.
+
+The score of a summary is minus its number of unsupported mentions (extrinsic + intrinsic), so the
+ranking inside A and B prefers the worst candidates and the cleanest references. Because a ratio can
+exceed the share of hallucinated candidates (or of faithful references), :func:`keep_oracle_consistent`
+then drops every negative the oracle finds faithful and every positive it finds hallucinated: S- is
+only hallucinated candidates, S+ only faithful references, as the issue defines the ceiling. Pure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from consum.contrast.selection import Selection
+
+
+def oracle_score(doc_facts: Mapping | str, text: str) -> int:
+    """Minus the number of mentions of ``text`` the document's facts do not support (0 = faithful)."""
+    from consum.data.factworld.oracle import check_summary
+
+    verdict = check_summary(doc_facts, text)
+    return -(verdict.n_extrinsic + verdict.n_intrinsic)
+
+
+def oracle_scores(
+    doc_facts: Mapping[str, Mapping | str], references: Mapping[str, str], candidates: Sequence[Mapping]
+) -> tuple[list[dict], list[dict]]:
+    """(reference rows, candidate rows) with ``score`` = :func:`oracle_score`, the shape that
+    ``select_contrast`` reads. A candidate of a document without facts is an error (a wrong input)."""
+    missing = sorted({c["doc_id"] for c in candidates} - set(doc_facts))
+    if missing:
+        raise KeyError(f"reward=oracle: no doc_facts for {len(missing)} candidate documents, "
+                       f"e.g. {missing[:3]}")
+    refs = [{"doc_id": d, "score": oracle_score(doc_facts[d], text)} for d, text in references.items()]
+    cands = [
+        {"doc_id": c["doc_id"], "cand_id": c["cand_id"],
+         "score": oracle_score(doc_facts[c["doc_id"]], c["text"])}
+        for c in candidates
+    ]
+    return refs, cands
+
+
+def keep_oracle_consistent(selection: Selection) -> Selection:
+    """Drop negatives scoring 0 (faithful) and positives scoring < 0 (hallucinated); a paired
+    document (intersection mode) that loses either side loses both. Counts go to the stats."""
+    rows = selection.rows
+    bad = {(r["doc_id"], r["cand_id"]) for r in rows
+           if (r["role"] == "neg" and r["score"] >= 0) or (r["role"] == "pos" and r["score"] < 0)}
+    kept = [r for r in rows if (r["doc_id"], r["cand_id"]) not in bad]
+    by_doc: dict[str, set[str]] = {}
+    for r in kept:
+        by_doc.setdefault(r["doc_id"], set()).add(r["role"])
+    paired = selection.stats.get("mode", "intersection") == "intersection"
+    if paired:
+        kept = [r for r in kept if by_doc[r["doc_id"]] == {"pos", "neg"}]
+    stats = dict(selection.stats)
+    stats.update({
+        "oracle_dropped_faithful_negatives": sum(r["role"] == "neg" and r["score"] >= 0 for r in rows),
+        "oracle_dropped_hallucinated_positives": sum(r["role"] == "pos" and r["score"] < 0 for r in rows),
+        "n_pos": sum(r["role"] == "pos" for r in kept),
+        "n_neg": sum(r["role"] == "neg" for r in kept),
+        "n_kept": len({r["doc_id"] for r in kept}),
+    })
+    if not kept and stats.get("empty_reason") is None:
+        stats["empty_reason"] = "the oracle found no hallucinated negative / faithful positive to keep"
+    return Selection(kept, stats)

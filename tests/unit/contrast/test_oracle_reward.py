@@ -1,0 +1,69 @@
+"""reward=oracle on hand-built rows: scores, the same selection rule as QUALS, the consistency filter,
+and the clear error off factworld."""
+
+import pytest
+
+from consum.contrast.oracle_reward import keep_oracle_consistent, oracle_score, oracle_scores
+from consum.contrast.selection import SelectionConfig, select_contrast
+from tests.unit.data.test_factworld_oracle import SPORTS_FACTS
+
+FAITHFUL = "Maria Lee scored as Kelso Rovers beat Ashford United 3-1 in Leeds."
+ONE_ERROR = "Maria Lee scored as Kelso Rovers won in Oslo."  # Oslo: extrinsic
+THREE_ERRORS = "The 29-year-old Maria Novak scored as Kelso United won."  # age + 2 mangled copies
+
+
+def test_score_is_minus_the_unsupported_mentions():
+    assert oracle_score(SPORTS_FACTS, FAITHFUL) == 0
+    assert oracle_score(SPORTS_FACTS, ONE_ERROR) == -1
+    assert oracle_score(SPORTS_FACTS, THREE_ERRORS) == -3
+
+
+def rows(references, candidates):
+    facts = {d: SPORTS_FACTS for d in references}
+    cands = [{"doc_id": d, "cand_id": f"c{i}", "text": t} for d, texts in candidates.items()
+             for i, t in enumerate(texts)]
+    return oracle_scores(facts, references, cands)
+
+
+def test_same_selection_rule_then_only_hallucinated_negatives_and_faithful_positives():
+    # 4 documents, ratios 0.5: A = the 2 documents with the worst candidates, B = the 2 cleanest refs.
+    references = {"d0": FAITHFUL, "d1": FAITHFUL, "d2": ONE_ERROR, "d3": FAITHFUL}
+    candidates = {"d0": [FAITHFUL, THREE_ERRORS], "d1": [ONE_ERROR], "d2": [THREE_ERRORS], "d3": [FAITHFUL]}
+    refs, cands = rows(references, candidates)
+    assert [r["score"] for r in refs] == [0, 0, -1, 0]
+    assert [c["score"] for c in cands] == [0, -3, -1, -3, 0]
+    config = SelectionConfig(neg_ratio=0.5, pos_ratio=0.5, score_column="score")
+    selection = select_contrast(refs, cands, config)
+    # A = {d0, d2} (worst -3, -3); B = {d0, d1} (refs 0, 0, doc_id tie-break) -> A ∩ B = {d0}
+    kept = keep_oracle_consistent(selection)
+    assert [(r["doc_id"], r["cand_id"], r["role"]) for r in kept.rows] == [
+        ("d0", "ref", "pos"), ("d0", "c1", "neg")]
+    assert kept.stats["oracle_dropped_faithful_negatives"] == 0
+
+
+def test_a_ratio_larger_than_the_hallucinated_share_drops_faithful_negatives():
+    references = {"d0": FAITHFUL, "d1": FAITHFUL}
+    candidates = {"d0": [THREE_ERRORS], "d1": [FAITHFUL]}
+    refs, cands = rows(references, candidates)
+    config = SelectionConfig(neg_ratio=1.0, pos_ratio=1.0, score_column="score")
+    selection = select_contrast(refs, cands, config)
+    assert {r["doc_id"] for r in selection.rows} == {"d0", "d1"}  # the ratio alone keeps d1's clean one
+    kept = keep_oracle_consistent(selection)
+    assert {r["doc_id"] for r in kept.rows} == {"d0"}  # paired: d1 loses its negative, so its positive too
+    assert kept.stats["oracle_dropped_faithful_negatives"] == 1
+    assert (kept.stats["n_pos"], kept.stats["n_neg"], kept.stats["n_kept"]) == (1, 1, 1)
+
+
+def test_separate_mode_keeps_unpaired_rows_and_drops_hallucinated_positives():
+    references = {"d0": ONE_ERROR, "d1": FAITHFUL}
+    candidates = {"d0": [FAITHFUL], "d1": [THREE_ERRORS]}
+    refs, cands = rows(references, candidates)
+    config = SelectionConfig(neg_ratio=1.0, pos_ratio=1.0, mode="separate", score_column="score")
+    kept = keep_oracle_consistent(select_contrast(refs, cands, config))
+    assert sorted((r["doc_id"], r["role"]) for r in kept.rows) == [("d1", "neg"), ("d1", "pos")]
+    assert kept.stats["oracle_dropped_hallucinated_positives"] == 1
+
+
+def test_candidates_without_facts_are_an_error():
+    with pytest.raises(KeyError, match="no doc_facts"):
+        oracle_scores({}, {}, [{"doc_id": "d9", "cand_id": "c0", "text": FAITHFUL}])
