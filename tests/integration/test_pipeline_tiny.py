@@ -290,13 +290,13 @@ def test_select_contrast_with_the_oracle_reward(pipeline, tmp_path):
                                          f"inputs.candidates={pipeline}/runs/generate/tiny",
                                          "inputs.scores=null", "contrast.neg_ratio=1.0",
                                          "contrast.pos_ratio=1.0"), echo=lambda s: None)
-    rows = run.rows("contrast")
+    rows = open_input(run.path).rows("contrast")
     assert rows and {r["role"] for r in rows} == {"pos", "neg"}
     data = open_input(f"{pipeline}/runs/prepare_data/tiny")
     facts = {r["doc_id"]: r["doc_facts"] for r in data.rows("train")}
     for r in rows:
         assert check_summary(facts[r["doc_id"]], r["text"]).hallucinated == (r["role"] == "neg")
-    assert run.manifest["stats"]["reward"] == "oracle"
+    assert open_input(run.path).manifest["stats"]["reward"] == "oracle"
 
     plain = tmp_path / "plain.jsonl"
     plain.write_text("".join(json.dumps({"document": r["document"], "summary": r["summary"]}) + "\n"
