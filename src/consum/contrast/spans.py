@@ -145,6 +145,31 @@ def char_spans_to_token_mask(offsets: Sequence[Sequence[int]], spans: Iterable[S
     ]
 
 
+def tokenize_with_span_masks(
+    tokenizer, texts: Sequence[str], spans: Sequence[Sequence[Sequence[int]] | None], max_length: int
+) -> tuple[list[list[int]], list[list[bool] | None]]:
+    """Token ids of ``texts``, exactly those of ``tokenizer(texts, truncation=True, max_length=...)``,
+    and for each text a mask over those ids from its character ``spans`` (None where ``spans`` is None).
+
+    The ids are the labels of the contrast batch (``<s> ... </s>`` for BART), so mask position t is
+    label position t: the specials get False from their empty offsets. Needs a fast tokenizer (the
+    character offsets come from its ``offset_mapping``).
+    """
+    if not getattr(tokenizer, "is_fast", False):
+        raise ValueError("span masks need a fast tokenizer (character offsets); "
+                         f"got {type(tokenizer).__name__}")
+    if len(texts) != len(spans):
+        raise ValueError(f"{len(texts)} texts but {len(spans)} span lists")
+    if not texts:
+        return [], []
+    encoded = tokenizer(list(texts), truncation=True, max_length=max_length, return_offsets_mapping=True)
+    masks = [
+        None if text_spans is None else char_spans_to_token_mask(offsets, text_spans)
+        for offsets, text_spans in zip(encoded["offset_mapping"], spans)
+    ]
+    return encoded["input_ids"], masks
+
+
 def oracle_unsupported_spans(doc_facts: Mapping | str, text: str) -> list[Span]:
     """The merged character spans of the mentions of ``text`` that factworld's oracle finds extrinsic or
     intrinsic (everything but ``supported``)."""
