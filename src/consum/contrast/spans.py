@@ -36,7 +36,8 @@ class SpanRule:
     The ``worst_k`` pairs with the lowest pair score (mean doc-conditioned minus mean summary-side
     log-prob of the QA tokens: the lower, the less the document supports the answer); ties are broken
     by ``qa_index``. With ``max_pair_score`` set, only those of them scoring ``<= max_pair_score``
-    (so a negative may get no span at all, and then falls back to the whole summary).
+    (so a negative may get no span at all, and then falls back to the whole summary). Pairs with a
+    blank answer (QUALS's default filter keeps them) name no text and are never chosen.
     """
 
     worst_k: int = 1
@@ -61,7 +62,8 @@ def unsupported_answers(detail_rows: Iterable[Mapping], rule: SpanRule) -> list[
     >>> unsupported_answers(rows, SpanRule(worst_k=3, max_pair_score=-0.9))
     ['Ben', '3-1']
     """
-    ranked = sorted(detail_rows, key=lambda r: (r["pair_score"], r["qa_index"]))[: rule.worst_k]
+    answered = [r for r in detail_rows if r["answer"].strip()]
+    ranked = sorted(answered, key=lambda r: (r["pair_score"], r["qa_index"]))[: rule.worst_k]
     if rule.max_pair_score is not None:
         ranked = [r for r in ranked if r["pair_score"] <= rule.max_pair_score]
     return [r["answer"] for r in ranked]

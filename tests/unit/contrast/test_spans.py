@@ -85,6 +85,8 @@ def test_the_worst_k_pairs_are_unsupported_ties_by_qa_index():
     assert unsupported_answers(ROWS[::-1], SpanRule(worst_k=3)) == ["Ana Silva", "twice", "Beta"]
     assert unsupported_answers(ROWS, SpanRule(worst_k=10)) == ["Ana Silva", "twice", "Beta", "Paris"]
     assert unsupported_answers([], SpanRule()) == []
+    blank = {"qa_index": 4, "answer": " ", "pair_score": -9.0}  # kept by QUALS's filter, names no text
+    assert unsupported_answers([*ROWS, blank], SpanRule()) == ["Ana Silva"]
 
 
 def test_max_pair_score_keeps_only_pairs_at_or_below_it():
