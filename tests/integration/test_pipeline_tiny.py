@@ -308,3 +308,47 @@ def test_select_contrast_with_the_oracle_reward(pipeline, tmp_path):
                                        f"inputs.data={plain_run.path}",
                                        f"inputs.candidates={pipeline}/runs/generate/tiny"),
                          echo=lambda s: None)
+
+
+def test_span_unlikelihood_trains_on_the_spans_of_the_quals_details(pipeline):
+    """spans.source=quals: the S- rows carry the character spans of their worst QA pairs' answers
+    (score_quals detail rows) through select_contrast, and train_conseq loss=span_unlikelihood trains on
+    them; without the spans it refuses with a clear error."""
+    import math
+
+    from consum.tracking import read_metrics
+
+    runs = pipeline / "runs"
+    contrast = select_stage.run(compose_stage(
+        pipeline, "select_contrast", "run_id=spans", "spans.source=quals",
+        f"inputs.data={runs}/prepare_data/tiny", f"inputs.candidates={runs}/generate/tiny",
+        f"inputs.scores={runs}/score_quals/tiny",
+    ), echo=lambda s: None)
+    rows = open_input(contrast.path).rows("contrast")
+    negatives = [r for r in rows if r["role"] == "neg"]
+    assert negatives and all(r["unsupported_spans"] == [] for r in rows if r["role"] == "pos")
+    stats = open_input(contrast.path).manifest["stats"]["spans"]
+    assert stats["n_neg"] == len(negatives)
+    assert stats["n_neg_with_spans"] == sum(r["span_found"] for r in negatives) > 0
+    answers = {}
+    for d in open_input(f"{runs}/score_quals/tiny").rows("details"):
+        answers.setdefault((d["doc_id"], d["cand_id"]), set()).add(d["answer"].strip().lower())
+    for r in negatives:  # every span is one of the negative's QA answers, in its own text
+        for start, end in r["unsupported_spans"]:
+            assert r["text"][start:end].lower() in answers[(r["doc_id"], r["cand_id"])]
+
+    base = [f"inputs.data={runs}/prepare_data/tiny", f"inputs.model={runs}/train_mle/tiny",
+            "loss=span_unlikelihood", "train.max_steps=3", "train.log_every=1", "heldout_fraction=0.5"]
+    with pytest.raises(DataError, match="spans.source=quals"):
+        conseq.run(compose_stage(pipeline, "train_conseq", "run_id=c_span_plain",
+                                 f"inputs.contrast={runs}/select_contrast/tiny", *base))
+    run = conseq.run(compose_stage(pipeline, "train_conseq", "run_id=c_span",
+                                   f"inputs.contrast={contrast.path}", *base))
+    logged = [r for r in read_metrics(run.path) if "train/loss" in r]
+    assert [r["step"] for r in logged] == [1, 2, 3]
+    for r in logged:
+        assert all(math.isfinite(r[k]) for k in ("train/loss", "train/nll_pos", "train/ul_neg"))
+        assert r["train/n_span_fallback"] >= 0 and r["train/n_span_tokens"] > 0
+    trained = open_input(run.path).manifest["stats"]
+    assert trained["loss"] == "span_unlikelihood"
+    assert trained["spans"]["n_neg"] > trained["spans"]["n_span_fallback"] >= 0

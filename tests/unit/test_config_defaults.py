@@ -13,6 +13,7 @@ from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
 from consum.contrast.selection import SelectionConfig
+from consum.contrast.spans import SpanRule
 from consum.data.factworld.generator import FactworldConfig
 from consum.generation.diverse_beam import DiverseBeamConfig
 from consum.generation.sampling import SamplingConfig
@@ -62,6 +63,13 @@ def test_contrast_default_is_selection_config():
     expected = dataclasses.asdict(SelectionConfig())
     del expected["score_column"]
     assert group("select_contrast", "contrast") == expected
+
+
+def test_spans_default_is_no_spans_and_the_span_rule():
+    """select_contrast adds no span columns by default; the rule's keys are SpanRule's defaults."""
+    spans = group("select_contrast", "spans")
+    assert spans.pop("source") is None
+    assert spans == dataclasses.asdict(SpanRule())
 
 
 def test_factworld_data_is_factworld_config():

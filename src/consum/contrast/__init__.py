@@ -3,6 +3,9 @@
 * :mod:`consum.contrast.selection`: ``select_contrast`` over keyed score rows (spec §6.3).
 * :mod:`consum.contrast.collator`: ``ContrastCollator`` (document groups -> loss-ready tensors) and
   ``group_batches`` (token-budget batches of whole groups).
+* :mod:`consum.contrast.spans`: where a negative is unsupported (character spans of its worst QA
+  answers or of the oracle's unsupported mentions) and the tokens they cover, for
+  ``loss=span_unlikelihood``.
 * :mod:`consum.contrast.select_stage`: the ``select_contrast`` stage (``make select-contrast``): reads
   the score and candidate run dirs, writes the contrast run dir (not imported here: it does I/O).
 """

@@ -38,6 +38,13 @@ class ContrastCollator:
     the batch then carries them row by row as ``reference_logprobs`` ``(N,)`` fp32. A target missing
     from the mapping is an error.
 
+    ``with_span_mask=True`` (``loss=span_unlikelihood``): a negative target may carry ``"span_mask"``,
+    one bool per id, True on the tokens of its unsupported span (see
+    :func:`consum.contrast.spans.tokenize_with_span_masks`). The batch then has ``span_mask`` ``(N, T)``
+    bool aligned with ``labels`` (False on positives and padding) and ``n_span_fallback``: the number
+    of negatives without a span token (no mask, or none left after truncation), whose rows are True on
+    every real token, so that they get the whole-summary unlikelihood instead of none.
+
     Example:
 
     >>> collator = ContrastCollator(pad_token_id=1)
@@ -72,6 +79,12 @@ class ContrastCollator:
     >>> reference = {("a", "ref"): -1.5, ("a", "s4"): -4.0, ("b", "ref"): -2.25}
     >>> ContrastCollator(pad_token_id=1, reference_logprobs=reference)(examples)["reference_logprobs"]
     tensor([-1.5000, -4.0000, -2.2500])
+    >>> examples[0]["targets"][1]["span_mask"] = [False, True, False, False]  # token 22 is unsupported
+    >>> spans = ContrastCollator(pad_token_id=1, with_span_mask=True)(examples)
+    >>> spans["span_mask"], spans["n_span_fallback"]
+    (tensor([[False, False, False, False],
+            [False,  True, False, False],
+            [False, False, False, False]]), 0)
     """
 
     pad_token_id: int
@@ -81,11 +94,14 @@ class ContrastCollator:
     eos_token_id: int | None = None
     repeat_source: bool = True
     reference_logprobs: Mapping[tuple[str, str], float] | None = None
+    with_span_mask: bool = False
 
     def __call__(self, examples: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         if not examples:
             raise ValueError("ContrastCollator got an empty list of examples")
         sources, labels, is_positive, group_ids, doc_ids, cand_ids = [], [], [], [], [], []
+        span_rows: list[list[bool]] = []
+        n_fallback = 0
         for group_id, example in enumerate(examples):
             doc_id = example["doc_id"]
             source = self._truncate(
@@ -102,6 +118,10 @@ class ContrastCollator:
                     )
                 what = f"document {doc_id!r} target {target['cand_id']!r}"
                 labels.append(self._truncate(target["ids"], self.max_target_len, what))
+                if self.with_span_mask:
+                    row, fallback = self._span_row(target, len(labels[-1]), what)
+                    span_rows.append(row)
+                    n_fallback += fallback
                 if self.repeat_source:
                     sources.append(source)
                 is_positive.append(target["role"] == "pos")
@@ -123,7 +143,25 @@ class ContrastCollator:
             batch["source_index"] = batch["group_ids"].clone()
         if self.reference_logprobs is not None:
             batch["reference_logprobs"] = self._reference(doc_ids, cand_ids)
+        if self.with_span_mask:
+            batch["span_mask"] = _pad(span_rows, False).bool()
+            batch["n_span_fallback"] = n_fallback
         return batch
+
+    def _span_row(self, target: Mapping[str, Any], n_kept: int, what: str) -> tuple[list[bool], bool]:
+        """The target's span row over its ``n_kept`` label tokens, and whether it fell back to every
+        token (a negative with no span token)."""
+        if target["role"] == "pos":
+            return [False] * n_kept, False
+        mask = target.get("span_mask")
+        if mask is not None and len(mask) != len(target["ids"]):
+            raise ValueError(f"{what}: span_mask has {len(mask)} entries for {len(target['ids'])} ids")
+        row = [bool(m) for m in (mask or [])[:n_kept]]
+        if n_kept < len(target["ids"]) and self.eos_token_id is not None:
+            row[-1] = False  # truncation put EOS there
+        if any(row):
+            return row, False
+        return [True] * n_kept, True
 
     def _reference(self, doc_ids: list[str], cand_ids: list[str]) -> torch.Tensor:
         missing = [key for key in zip(doc_ids, cand_ids) if key not in self.reference_logprobs]

@@ -7,14 +7,32 @@ by the negatives) or ``oracle`` (factworld only: the oracle as a perfect reward,
 loss; see :mod:`consum.contrast.oracle_reward`). Output ``contrast``: keyed rows (doc_id, cand_id,
 role, score, text), the selection statistics in the manifest, and ``scores_hist.png``: reference vs.
 candidate scores with the cut-offs drawn.
+
+Spans (``spans.source``, for ``loss=span_unlikelihood``): ``quals`` or ``oracle`` adds to every row
+``unsupported_spans`` (``[[start, end], ...]`` character offsets in ``text``; always empty on
+positives) and ``span_found`` (a negative with at least one span). ``quals`` takes the answers of the
+negative's worst kept QA pairs (``spans.worst_k``, ``spans.max_pair_score``: see
+:class:`consum.contrast.spans.SpanRule`) from the ``details`` of the score run (``score_quals
+detail=true``), whatever the reward; ``oracle`` (factworld data) the oracle's unsupported mentions.
+Counts go to ``stats["spans"]``. ``null`` (default) writes the rows as before.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 from consum.contrast.oracle_reward import keep_oracle_consistent
 from consum.contrast.selection import SelectionConfig, select_contrast
+from consum.contrast.spans import (
+    Span,
+    SpanRule,
+    locate_answer_spans,
+    oracle_unsupported_spans,
+    unsupported_answers,
+)
 from consum.data.schema import DataError
 from consum.io.keys import REFERENCE_CAND_ID
 from consum.io.rundir import RunDir, open_input
@@ -57,6 +75,90 @@ def oracle_reward_scores(data_run: RunDir, split: str, references: dict[str, str
     facts = {r["doc_id"]: r["doc_facts"] for r in table.select_columns(["doc_id", "doc_facts"]).to_list()
              if r["doc_id"] in wanted}
     return oracle_scores(facts, {d: references[d] for d in facts}, candidates)
+
+
+class SpanSearch(NamedTuple):
+    spans: list[Span]  # merged character spans located in the negative's text
+    n_claims: int  # unsupported answers chosen (quals) or unsupported mentions (oracle)
+    not_found: list[str]  # chosen answers absent from the text (quals)
+
+
+SPAN_SOURCES = ("quals", "oracle")
+
+
+def quals_span_finder(cfg: dict, run: RunDir, negatives: list[dict]) -> Callable[[dict], SpanSearch]:
+    """The answers of each negative's worst kept QA pairs (``score_quals`` detail rows), located in its
+    text."""
+    scores_run = open_input(cfg["inputs"]["scores"], expected_stage="score_quals")
+    run.add_input("scores", scores_run)
+    if "details" not in scores_run.manifest.get("outputs", {}):
+        raise DataError(f"spans.source=quals needs the QA pairs of the score run, but {scores_run.path} "
+                        "has no details: rerun score_quals with detail=true (or use spans.source=oracle "
+                        "on factworld data)")
+    wanted = {(r["doc_id"], r["cand_id"]) for r in negatives}
+    details = defaultdict(list)
+    columns = ["doc_id", "cand_id", "qa_index", "answer", "pair_score"]
+    for d in scores_run.table("details").select_columns(columns).to_list():
+        if (d["doc_id"], d["cand_id"]) in wanted:
+            details[(d["doc_id"], d["cand_id"])].append(d)
+    rule = SpanRule(worst_k=cfg["spans"]["worst_k"], max_pair_score=cfg["spans"]["max_pair_score"])
+
+    def find(row: dict) -> SpanSearch:
+        answers = unsupported_answers(details[(row["doc_id"], row["cand_id"])], rule)
+        spans, not_found = locate_answer_spans(row["text"], answers)
+        return SpanSearch(spans, len(answers), not_found)
+
+    return find
+
+
+def oracle_span_finder(data_run: RunDir, split: str, negatives: list[dict]) -> Callable[[dict], SpanSearch]:
+    """The mentions of each negative that factworld's oracle finds unsupported."""
+    table = data_run.table(split)
+    if "doc_facts" not in table.column_names:
+        raise DataError(f"spans.source=oracle needs factworld data (a doc_facts column); {data_run.path} "
+                        "has none: use spans.source=quals (with score_quals detail=true)")
+    wanted = {r["doc_id"] for r in negatives}
+    facts = {r["doc_id"]: r["doc_facts"] for r in table.select_columns(["doc_id", "doc_facts"]).to_list()
+             if r["doc_id"] in wanted}
+
+    def find(row: dict) -> SpanSearch:
+        spans = oracle_unsupported_spans(facts[row["doc_id"]], row["text"])
+        return SpanSearch(spans, len(spans), [])
+
+    return find
+
+
+def add_unsupported_spans(cfg: dict, run: RunDir, data_run: RunDir, split: str, rows: list[dict]) -> dict:
+    """Give every row ``unsupported_spans`` and ``span_found`` (in place); return the ``spans`` stats."""
+    source = cfg["spans"]["source"]
+    negatives = [r for r in rows if r["role"] == "neg"]
+    if source == "quals":
+        find = quals_span_finder(cfg, run, negatives)
+    elif source == "oracle":
+        find = oracle_span_finder(data_run, split, negatives)
+    else:
+        raise ValueError(f"unknown spans.source {source!r}; expected null, {' or '.join(SPAN_SOURCES)}")
+    stats = {**cfg["spans"], "n_neg": len(negatives), "n_neg_with_spans": 0, "n_neg_without_spans": 0,
+             "n_neg_without_claims": 0, "n_answers_not_found": 0}
+    for r in rows:
+        found = find(r) if r["role"] == "neg" else SpanSearch([], 0, [])
+        r["unsupported_spans"] = [[start, end] for start, end in found.spans]
+        r["span_found"] = bool(found.spans)
+        if r["role"] == "neg":
+            stats["n_neg_with_spans" if found.spans else "n_neg_without_spans"] += 1
+            stats["n_neg_without_claims"] += found.n_claims == 0
+            stats["n_answers_not_found"] += len(found.not_found)
+    return stats
+
+
+def contrast_features(rows: list[dict]):
+    """The shards' schema, fixed so that a shard whose span lists are all empty keeps the list type."""
+    import datasets
+
+    features = datasets.Dataset.from_list(rows).features.copy()
+    if "unsupported_spans" in features:
+        features["unsupported_spans"] = datasets.List(datasets.List(datasets.Value("int64")))
+    return features
 
 
 def plot_histogram(refs: list[dict], cands: list[dict], stats: dict, path: Path, reward: str) -> None:
@@ -120,14 +222,19 @@ def run(cfg: dict, *, echo=print) -> RunDir:
         }
         for r in selection.rows
     ]
+    spans = (cfg.get("spans") or {}).get("source")
+    if spans is not None:
+        run.stats["spans"] = add_unsupported_spans(cfg, run, data_run, split, rows)
+    features = contrast_features(rows) if spans is not None else None
     for i, part in enumerate(chunk(rows, 100_000)):
-        write_shard(run.path, "contrast", i, part)
+        write_shard(run.path, "contrast", i, part, features=features)
     run.record_output("contrast", key=["doc_id", "cand_id"])
     plot_histogram(refs, cands, selection.stats, run.path / "scores_hist.png", cfg["reward"])
     run.stats.update({"reward": cfg["reward"], "split": split, "selection": selection.stats})
     run.finalize()
     s = selection.stats
+    found = f"; spans ({spans}) on {run.stats['spans']['n_neg_with_spans']} negatives" if spans else ""
     echo(f"select_contrast -> {run.path}: {s['n_kept']} of {s['n_docs']} documents kept "
-         f"({s['n_pos']} positives, {s['n_neg']} negatives; |A|={s['n_A']}, |B|={s['n_B']}); "
+         f"({s['n_pos']} positives, {s['n_neg']} negatives; |A|={s['n_A']}, |B|={s['n_B']}{found}); "
          "histogram scores_hist.png")
     return run

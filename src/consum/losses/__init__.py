@@ -10,6 +10,9 @@ Every loss has the signature ``loss(logits, labels, is_positive, group_ids, **op
 * ``group_ids`` ``(N,)`` long: the row's document within the batch. (pos, neg) pairs are formed only
   within a document.
 
+``span_unlikelihood`` also takes ``span_mask`` ``(N, T)`` bool (the collator's ``span_mask``: the
+tokens of each negative's unsupported span).
+
 :class:`consum.contrast.collator.ContrastCollator` produces exactly these tensors. Adding a loss: write
 a function with that signature returning ``LossOutput`` (its terms plus ``ranking_diagnostics`` in
 ``parts``), register it in ``LOSSES``, and give it the tests of ``tests/unit/losses``.
@@ -24,6 +27,7 @@ from consum.losses.logprobs import IGNORE_INDEX, log1mexp, sequence_logprob, tok
 from consum.losses.margin_rank import margin_rank_loss
 from consum.losses.output import LossOutput, ranking_diagnostics
 from consum.losses.sequence import sequence_loss
+from consum.losses.span_unlikelihood import span_unlikelihood_loss
 from consum.losses.unlikelihood import unlikelihood_loss
 
 LOSSES: dict[str, Callable[..., LossOutput]] = {
@@ -31,6 +35,7 @@ LOSSES: dict[str, Callable[..., LossOutput]] = {
     "sequence": sequence_loss,
     "margin_rank": margin_rank_loss,
     "dpo": dpo_loss,
+    "span_unlikelihood": span_unlikelihood_loss,  # needs span_mask (select_contrast spans.source)
 }
 
 
@@ -61,6 +66,7 @@ __all__ = [
     "ranking_diagnostics",
     "sequence_logprob",
     "sequence_loss",
+    "span_unlikelihood_loss",
     "token_logprobs",
     "unlikelihood_loss",
 ]

@@ -8,6 +8,12 @@ the update's target tokens, as the original; the other losses average over the m
 update. A held-out slice of the selected documents is never trained on: the mean sequence
 log-prob of its positives and negatives, and their margin, are logged before and during training.
 
+``span_unlikelihood`` reads the ``unsupported_spans`` of the S- rows (``select_contrast
+spans.source=quals|oracle``), maps them to the negatives' label tokens through the tokenizer's
+character offsets, and weights each negative token's unlikelihood by whether it is in the span; a
+negative without a span token gets the whole-summary term, counted (``train/n_span_fallback`` per
+micro-batch, ``stats["spans"]`` over the training set).
+
 DPO's reference log-probs ``log π_ref(s)`` are computed once, before the first update, by the model
 as loaded (eval mode), keyed by ``(doc_id, cand_id)``; the collator puts them into the batches. No
 frozen copy of the model is kept, and no reference forward pass runs during training.
@@ -23,6 +29,7 @@ from collections import defaultdict
 import torch
 
 from consum.contrast.collator import ContrastCollator, group_batches
+from consum.contrast.spans import tokenize_with_span_masks
 from consum.data.schema import DataError
 from consum.io.keys import check_keys, stable_hash
 from consum.io.rundir import RunDir, open_input
@@ -32,17 +39,37 @@ from consum.losses.output import ranking_diagnostics
 from consum.training.common import close_training_run, decoder_inputs, open_training_run
 from consum.training.loop import TrainData, to_device, train_loop
 
+SPAN_LOSSES = ("span_unlikelihood",)  # losses that take the batch's span_mask
+TOKEN_SUM_LOSSES = ("unlikelihood", "span_unlikelihood")  # Σ token losses / tokens of the update
+
 
 def build_groups(contrast_rows: list[dict], documents: dict[str, str]) -> list[dict]:
-    """One group per document: its text and its (cand_id, role, text) targets, in doc_id order."""
+    """One group per document: its text and its (cand_id, role, text) targets, in doc_id order.
+
+    A negative keeps its ``unsupported_spans`` (as ``spans``) when the contrast rows have them."""
     targets = defaultdict(list)
     for r in contrast_rows:
         if r["doc_id"] not in documents:
             raise DataError(
                 f"contrast row {r['doc_id']}/{r['cand_id']} names a document missing from the data run"
             )
-        targets[r["doc_id"]].append({"cand_id": r["cand_id"], "role": r["role"], "text": r["text"]})
+        target = {"cand_id": r["cand_id"], "role": r["role"], "text": r["text"]}
+        if r["role"] == "neg" and r.get("unsupported_spans") is not None:
+            target["spans"] = r["unsupported_spans"]
+        targets[r["doc_id"]].append(target)
     return [{"doc_id": d, "document": documents[d], "targets": targets[d]} for d in sorted(targets)]
+
+
+def check_spans(loss_name: str, contrast_rows: list[dict], path) -> None:
+    """A span loss needs the unsupported spans of every S- row: refuse rows written without them."""
+    if loss_name not in SPAN_LOSSES:
+        return
+    if any(r["role"] == "neg" and r.get("unsupported_spans") is None for r in contrast_rows):
+        raise DataError(
+            f"loss={loss_name} needs the unsupported spans of the S- rows, but the contrast run {path} has "
+            "none: rerun select_contrast with spans.source=quals (needs score_quals detail=true) or "
+            "spans.source=oracle (factworld data)"
+        )
 
 
 def split_heldout(groups: list[dict], fraction: float, seed: int) -> tuple[list[dict], list[dict]]:
@@ -56,21 +83,41 @@ def split_heldout(groups: list[dict], fraction: float, seed: int) -> tuple[list[
     return [g for g in groups if g["doc_id"] not in held_ids], held
 
 
-def tokenize_groups(tokenizer, groups: list[dict], max_source_len: int, max_target_len: int) -> list[dict]:
+def tokenize_groups(
+    tokenizer, groups: list[dict], max_source_len: int, max_target_len: int, with_spans: bool = False
+) -> list[dict]:
+    """The collator's examples. ``with_spans``: negatives also get ``span_mask`` over their ids, from
+    their character ``spans`` (the ids are the same either way)."""
     if not groups:
         return []
     sources = tokenizer(
         [g["document"] for g in groups], truncation=True, max_length=max_source_len
     )["input_ids"]
-    texts = [t["text"] for g in groups for t in g["targets"]]
-    target_ids = iter(tokenizer(texts, truncation=True, max_length=max_target_len)["input_ids"])
-    return [
-        {"doc_id": g["doc_id"], "input_ids": src,
-         "targets": [
-             {"ids": next(target_ids), "role": t["role"], "cand_id": t["cand_id"]} for t in g["targets"]
-         ]}
-        for g, src in zip(groups, sources)
-    ]
+    targets = [t for g in groups for t in g["targets"]]
+    texts = [t["text"] for t in targets]
+    if with_spans:
+        ids, masks = tokenize_with_span_masks(tokenizer, texts, [t.get("spans") for t in targets],
+                                              max_target_len)
+    else:
+        ids, masks = tokenizer(texts, truncation=True, max_length=max_target_len)["input_ids"], None
+    encoded = iter(zip(ids, masks or [None] * len(ids)))
+    examples = []
+    for g, src in zip(groups, sources):
+        example_targets = []
+        for t in g["targets"]:
+            target_ids, mask = next(encoded)
+            example_targets.append({"ids": target_ids, "role": t["role"], "cand_id": t["cand_id"]})
+            if mask is not None:
+                example_targets[-1]["span_mask"] = mask
+        examples.append({"doc_id": g["doc_id"], "input_ids": src, "targets": example_targets})
+    return examples
+
+
+def span_stats(examples: list[dict]) -> dict:
+    """Training negatives, and those without a span token (trained on the whole summary instead)."""
+    masks = [t.get("span_mask") or [] for e in examples for t in e["targets"] if t["role"] == "neg"]
+    return {"n_neg": len(masks), "n_span_fallback": sum(not any(m) for m in masks),
+            "n_span_tokens": sum(sum(m) for m in masks)}
 
 
 def forward_logits(model, batch: dict, pad_id: int, start_id: int) -> torch.Tensor:
@@ -89,7 +136,7 @@ def conseq_micro_step(loss_cfg: dict, pad_id: int, start_id: int, world_size: in
     """The ConSeq micro-step. DPO reads π_ref from ``batch["reference_logprobs"]`` (see
     :func:`precompute_reference`): the step runs the policy only."""
     name, options = loss_cfg["name"], loss_options(loss_cfg)
-    token_sum = name == "unlikelihood"  # parity: Σ token losses / tokens of the whole update (spec §7.2)
+    token_sum = name in TOKEN_SUM_LOSSES  # parity: Σ token losses / tokens of the whole update (spec §7.2)
     if token_sum:
         options["reduction"] = "sum"
 
@@ -100,6 +147,10 @@ def conseq_micro_step(loss_cfg: dict, pad_id: int, start_id: int, world_size: in
             if "reference_logprobs" not in batch:
                 raise ValueError("dpo needs batch['reference_logprobs'] (see precompute_reference)")
             extra["reference_sequence_logprobs"] = batch["reference_logprobs"]
+        if name in SPAN_LOSSES:
+            if "span_mask" not in batch:
+                raise ValueError(f"{name} needs batch['span_mask'] (ContrastCollator with_span_mask=True)")
+            extra["span_mask"] = batch["span_mask"]
         out = compute_loss(name, logits, batch["labels"], batch["is_positive"], batch["group_ids"],
                            **options, **extra)
         scale = world_size / batch["update_target_tokens"] if token_sum else 1.0 / update_freq
@@ -108,6 +159,8 @@ def conseq_micro_step(loss_cfg: dict, pad_id: int, start_id: int, world_size: in
         n_tokens = max(int(target_mask(batch["labels"]).sum()), 1)
         stats["loss"] = out.loss.detach() / n_tokens if token_sum else out.loss.detach()
         stats["weight"] = torch.tensor(1.0)
+        if "n_span_fallback" in batch:  # negatives given the whole-summary term, per micro-batch
+            stats["n_span_fallback"] = torch.tensor(float(batch["n_span_fallback"]))
         return out.loss * scale, stats
 
     return step
@@ -174,6 +227,22 @@ def heldout_diagnostics(
     return {f"heldout/{k}": float(v) for k, v in diag.items()}
 
 
+def contrast_groups(cfg: dict, contrast_run, data_run) -> tuple[list[dict], list[dict]]:
+    """(training groups, held-out groups) of the contrast run, documents joined from the data run."""
+    split = contrast_run.manifest["stats"]["split"]
+    documents = {
+        r["doc_id"]: r["document"]
+        for r in data_run.table(split).select_columns(["doc_id", "document"]).to_list()
+    }
+    rows = contrast_run.rows("contrast")
+    check_spans(cfg["loss"]["name"], rows, contrast_run.path)
+    train_groups, heldout_groups = split_heldout(build_groups(rows, documents), cfg["heldout_fraction"],
+                                                 cfg["seed"])
+    if not train_groups:
+        raise DataError(f"no contrast groups to train on in {contrast_run.path}")
+    return train_groups, heldout_groups
+
+
 def run(cfg: dict) -> RunDir:
     from consum.models.loading import load_model, load_tokenizer
 
@@ -187,22 +256,15 @@ def run(cfg: dict) -> RunDir:
     init_run = open_input(cfg["inputs"]["model"], expected_stage=("train_mle", "train_conseq"))
     for name, r in (("contrast", contrast_run), ("data", data_run), ("model", init_run)):
         run.add_input(name, r)
-    split = contrast_run.manifest["stats"]["split"]
-    documents = {
-        r["doc_id"]: r["document"]
-        for r in data_run.table(split).select_columns(["doc_id", "document"]).to_list()
-    }
-    groups = build_groups(contrast_run.rows("contrast"), documents)
-    train_groups, heldout_groups = split_heldout(groups, cfg["heldout_fraction"], cfg["seed"])
-    if not train_groups:
-        raise DataError(f"no contrast groups to train on in {contrast_run.path}")
+    train_groups, heldout_groups = contrast_groups(cfg, contrast_run, data_run)
     tokenizer = load_tokenizer(init_run.model_path)
     model = load_model(init_run.model_path)
     pad_id, start_id = tokenizer.pad_token_id, model.config.decoder_start_token_id
+    with_spans = cfg["loss"]["name"] in SPAN_LOSSES
     train_examples = tokenize_groups(
-        tokenizer, train_groups, train_cfg["max_source_len"], train_cfg["max_target_len"]
+        tokenizer, train_groups, train_cfg["max_source_len"], train_cfg["max_target_len"], with_spans
     )
-    heldout_examples = tokenize_groups(
+    heldout_examples = tokenize_groups(  # the held-out diagnostics are sequence log-probs: no spans
         tokenizer, heldout_groups, train_cfg["max_source_len"], train_cfg["max_target_len"]
     )
     collator = ContrastCollator(pad_token_id=pad_id)
@@ -211,8 +273,10 @@ def run(cfg: dict) -> RunDir:
         examples=train_examples,
         batches=group_batches(lengths, train_cfg["max_tokens"]),
         target_tokens=[sum(t) for _, t in lengths],
-        collate=collator,
+        collate=dataclasses.replace(collator, with_span_mask=with_spans),
     )
+    if with_spans:
+        run.stats["spans"] = span_stats(train_examples)
     evaluate = functools.partial(
         heldout_diagnostics, examples=heldout_examples, collator=collator, pad_id=pad_id, start_id=start_id,
         device=accelerator.device,

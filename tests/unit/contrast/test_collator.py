@@ -174,3 +174,78 @@ def test_group_batches_rejects_bad_input():
         group_batches(GROUPS, max_tokens=0)
     with pytest.raises(ValueError, match="group 1 has no targets"):
         group_batches([(3, [2]), (3, [])], max_tokens=10)
+
+
+# ---- span_mask (loss=span_unlikelihood) ----------------------------------------------------------
+
+POS_TEXT = "Team Alpha beat team Beta 3-1 in Paris on Sunday, and Ana Silva scored twice."
+NEG_TEXT = "Team Alpha beat team Beta 3-1 in Lyon on Sunday, and Ben Okafor scored in Lyon."
+
+
+def span_examples(tokenizer, max_length=64, spans=None):
+    from consum.contrast.spans import locate_answer_spans, tokenize_with_span_masks
+
+    if spans is None:
+        spans, _ = locate_answer_spans(NEG_TEXT, [" Lyon"])
+    ids, masks = tokenize_with_span_masks(tokenizer, [POS_TEXT, NEG_TEXT], [None, spans], max_length)
+    return [{"doc_id": "A", "input_ids": [0, 10, EOS], "targets": [
+        {"ids": ids[0], "role": "pos", "cand_id": "ref"},
+        {"ids": ids[1], "role": "neg", "cand_id": "s1", "span_mask": masks[1]},
+    ]}]
+
+
+def test_span_mask_is_aligned_with_the_labels(tiny_tokenizer_dir):
+    from consum.models import load_tokenizer
+
+    tokenizer = load_tokenizer(tiny_tokenizer_dir)
+    examples = span_examples(tokenizer)
+    plain = tokenizer([POS_TEXT, NEG_TEXT], truncation=True, max_length=64)["input_ids"]
+    assert [t["ids"] for t in examples[0]["targets"]] == plain  # the labels the collator made before
+    batch = ContrastCollator(pad_token_id=PAD, with_span_mask=True)(examples)
+    labels, span_mask = batch["labels"], batch["span_mask"]
+    assert span_mask.dtype == torch.bool and span_mask.shape == labels.shape
+    assert labels[1, 0].item() == tokenizer.bos_token_id and tokenizer.eos_token_id in labels[1].tolist()
+    assert not span_mask[0].any()  # the positive
+    marked = labels[1][span_mask[1]].tolist()
+    assert tokenizer.decode(marked).split() == ["Lyon", "Lyon"]  # both occurrences, nothing else
+    assert not span_mask[1][labels[1] == tokenizer.eos_token_id].any() and not span_mask[1, 0]
+    assert batch["n_span_fallback"] == 0
+    torch.testing.assert_close(labels, ContrastCollator(pad_token_id=PAD)(examples)["labels"])
+
+
+def test_a_negative_without_span_tokens_falls_back_to_the_whole_summary(tiny_tokenizer_dir):
+    from consum.models import load_tokenizer
+
+    tokenizer = load_tokenizer(tiny_tokenizer_dir)
+    collator = ContrastCollator(pad_token_id=PAD, with_span_mask=True)
+    no_span = span_examples(tokenizer, spans=[])  # span not found in select_contrast
+    truncated = span_examples(tokenizer, max_length=6)  # "Lyon" is cut off by truncation
+    no_mask = span_examples(tokenizer)
+    del no_mask[0]["targets"][1]["span_mask"]
+    for examples in (no_span, truncated, no_mask):
+        batch = collator(examples)
+        real = batch["labels"][1] != -100
+        assert batch["n_span_fallback"] == 1
+        torch.testing.assert_close(batch["span_mask"][1], real)  # every real token, no padding
+        assert not batch["span_mask"][0].any()
+    two_docs = collator(no_span + span_examples(tokenizer))
+    assert two_docs["n_span_fallback"] == 1
+    assert two_docs["span_mask"][3].sum() < (two_docs["labels"][3] != -100).sum()
+
+
+def test_span_mask_follows_the_collator_truncation():
+    examples = [{"doc_id": "A", "input_ids": [0, 10, EOS], "targets": [
+        {"ids": [0, 21, 22, 23, EOS], "role": "neg", "cand_id": "s1",
+         "span_mask": [False, False, False, True, False]},
+        {"ids": [0, 21, 22, 23, EOS], "role": "neg", "cand_id": "s2",
+         "span_mask": [False, True, False, False, False]},
+    ]}]
+    collator = ContrastCollator(pad_token_id=PAD, max_target_len=4, eos_token_id=EOS, with_span_mask=True)
+    batch = collator(examples)
+    # s1: its span token (23) became EOS: no span token left, so the whole (truncated) summary
+    assert batch["span_mask"].tolist() == [[True] * 4, [False, True, False, False]]
+    assert batch["n_span_fallback"] == 1
+    examples[0]["targets"][0]["span_mask"] = [True]
+    with pytest.raises(ValueError, match="span_mask has 1 entries for 5 ids"):
+        collator(examples)
+    assert "span_mask" not in ContrastCollator(pad_token_id=PAD)(EXAMPLES)

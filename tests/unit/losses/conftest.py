@@ -17,6 +17,7 @@ class ContrastBatch:
     is_positive: torch.Tensor
     group_ids: torch.Tensor
     reference_token_logprobs: torch.Tensor
+    span_mask: torch.Tensor
 
     def take(self, rows: list[int]) -> ContrastBatch:
         index = torch.tensor(rows, dtype=torch.long)
@@ -26,6 +27,7 @@ class ContrastBatch:
             self.is_positive[index],
             self.group_ids[index],
             self.reference_token_logprobs[index],
+            self.span_mask[index],
         )
 
     def with_logits(self, logits: torch.Tensor) -> ContrastBatch:
@@ -34,6 +36,8 @@ class ContrastBatch:
     def loss(self, name: str, **options) -> LossOutput:
         if name == "dpo":
             options.setdefault("reference_token_logprobs", self.reference_token_logprobs)
+        if name == "span_unlikelihood":
+            options.setdefault("span_mask", self.span_mask)
         return compute_loss(name, self.logits, self.labels, self.is_positive, self.group_ids, **options)
 
 
@@ -59,12 +63,14 @@ def build_batch(n_steps: int = 5, vocab: int = 6, seed: int = 0) -> ContrastBatc
     labels[padding] = -100
     reference = -3.0 * torch.rand(n_rows, n_steps, generator=generator)
     reference[padding] = 0.0
+    span_mask = torch.rand(n_rows, n_steps, generator=generator) < 0.5  # on padding too: must be ignored
     return ContrastBatch(
         logits=logits,
         labels=labels,
         is_positive=torch.tensor([is_pos for _, is_pos, _ in layout]),
         group_ids=torch.tensor([doc for doc, _, _ in layout]),
         reference_token_logprobs=reference,
+        span_mask=span_mask,
     )
 
 

@@ -8,7 +8,7 @@ ln(1/8)/2 = -1.039721, so margin 0.115525 and ranking accuracy 1.
 import pytest
 import torch
 
-from consum.losses import dpo_loss, margin_rank_loss, sequence_loss, unlikelihood_loss
+from consum.losses import dpo_loss, margin_rank_loss, sequence_loss, span_unlikelihood_loss, unlikelihood_loss
 
 LOGITS = torch.log(torch.tensor([0.5, 0.25, 0.25])).expand(2, 3, 3).clone()
 LABELS = torch.tensor([[0, 1, 0], [2, 0, -100]])
@@ -39,6 +39,49 @@ def test_unlikelihood_sum_reduction_and_neg_weight():
     assert loss.item() == pytest.approx(2.841903 + 2.0 * 0.967314, abs=1e-5)
     with pytest.raises(ValueError, match="reduction"):
         unlikelihood_loss(LOGITS, LABELS, IS_POSITIVE, GROUP_IDS, reduction="batchmean")
+
+
+# The negative's span covers its second token (label 0) only; the positive's mask must be ignored.
+SPAN_MASK = torch.tensor([[True, False, True], [False, True, False]])
+
+
+def test_span_unlikelihood_hand_computed_example():
+    loss, parts = span_unlikelihood_loss(LOGITS, LABELS, IS_POSITIVE, GROUP_IDS, span_mask=SPAN_MASK)
+    # L+ = 2.841903 as in unlikelihood; L- = 0.666116 (the label-0 token only); still 5 tokens.
+    assert loss.item() == pytest.approx(0.701604, abs=1e-6)
+    assert parts["nll_pos"].item() == pytest.approx(2.841903 / 5, abs=1e-6)
+    assert parts["ul_neg"].item() == pytest.approx(0.666116 / 5, abs=1e-6)
+    assert parts["n_tokens"].item() == 5 and parts["n_span_tokens"].item() == 1
+    check_diagnostics(parts)
+    loss, parts = span_unlikelihood_loss(
+        LOGITS, LABELS, IS_POSITIVE, GROUP_IDS, span_mask=SPAN_MASK, outside_weight=0.5
+    )
+    # L- = 0.5 * 0.301198 + 0.666116 = 0.816715
+    assert loss.item() == pytest.approx(0.731724, abs=1e-6)
+    assert parts["ul_neg"].item() == pytest.approx(0.816715 / 5, abs=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("span_mask", "outside_weight"),
+    [(torch.ones(2, 3, dtype=torch.bool), 0.0), (SPAN_MASK, 1.0)],
+    ids=["mask-all-true", "outside-weight-1"],
+)
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_span_unlikelihood_without_a_span_is_unlikelihood(span_mask, outside_weight, reduction):
+    expected = unlikelihood_loss(LOGITS, LABELS, IS_POSITIVE, GROUP_IDS, neg_weight=0.7, reduction=reduction)
+    got = span_unlikelihood_loss(LOGITS, LABELS, IS_POSITIVE, GROUP_IDS, span_mask=span_mask,
+                                 outside_weight=outside_weight, neg_weight=0.7, reduction=reduction)
+    assert got.loss.item() == expected.loss.item()  # exactly, not approximately
+    assert {k: v.item() for k, v in got.parts.items() if k != "n_span_tokens"} == {
+        k: v.item() for k, v in expected.parts.items()
+    }
+
+
+def test_span_unlikelihood_rejects_a_bad_mask():
+    with pytest.raises(ValueError, match="span_mask"):
+        span_unlikelihood_loss(LOGITS, LABELS, IS_POSITIVE, GROUP_IDS, span_mask=SPAN_MASK.long())
+    with pytest.raises(ValueError, match="span_mask"):
+        span_unlikelihood_loss(LOGITS, LABELS, IS_POSITIVE, GROUP_IDS, span_mask=SPAN_MASK[:, :2])
 
 
 def test_sequence_hand_computed_example():

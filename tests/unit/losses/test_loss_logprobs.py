@@ -79,7 +79,7 @@ def test_batch_shapes_are_checked():
 
 
 def test_compute_loss_names_the_known_losses():
-    with pytest.raises(ValueError, match="dpo, margin_rank, sequence, unlikelihood"):
+    with pytest.raises(ValueError, match="dpo, margin_rank, sequence, span_unlikelihood, unlikelihood"):
         compute_loss(
             "brio",
             torch.zeros(1, 1, 2),

@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from consum.losses import dpo_loss, margin_rank_loss, sequence_loss, unlikelihood_loss
+from consum.losses import dpo_loss, margin_rank_loss, sequence_loss, span_unlikelihood_loss, unlikelihood_loss
 
 
 def log_softmax(values: list[float]) -> list[float]:
@@ -53,6 +53,24 @@ def test_unlikelihood_equals_loop(batch):
             n_tokens += 1
     loss, _ = unlikelihood_loss(
         batch.logits, batch.labels, batch.is_positive, batch.group_ids, neg_weight=0.5
+    )
+    assert loss.item() == pytest.approx(total / n_tokens, rel=1e-5)
+
+
+def test_span_unlikelihood_equals_loop(batch):
+    total, n_tokens = 0.0, 0
+    for is_pos, _, tokens, row in rows_of(batch):
+        for step, (label, log_p) in enumerate(tokens):  # rows are right-padded: step = position
+            if is_pos:
+                total += smoothed(log_p, label, 0.1)
+            else:
+                weight = 1.0 if batch.span_mask[row, step] else 0.25
+                one_minus = [math.log(max(1 - math.exp(v), 1e-20)) for v in log_p]
+                total += 0.5 * weight * smoothed(one_minus, label, 0.1)
+            n_tokens += 1
+    loss, _ = span_unlikelihood_loss(
+        batch.logits, batch.labels, batch.is_positive, batch.group_ids, span_mask=batch.span_mask,
+        neg_weight=0.5, outside_weight=0.25,
     )
     assert loss.item() == pytest.approx(total / n_tokens, rel=1e-5)
 

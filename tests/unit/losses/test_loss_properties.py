@@ -5,7 +5,7 @@ import torch
 
 from consum.losses import LOSSES
 
-LOSS_NAMES = ("unlikelihood", "sequence", "margin_rank", "dpo")
+LOSS_NAMES = ("unlikelihood", "sequence", "margin_rank", "dpo", "span_unlikelihood")
 
 PAIR_TERMS = {"margin_rank": "rank", "dpo": "dpo"}
 
@@ -100,7 +100,7 @@ def test_one_sgd_step_on_free_logits_separates_positives_from_negatives(make_bat
     assert after.parts["margin"] > before.parts["margin"]
     if name != "dpo":  # every other loss has a likelihood term on the positives
         assert after.parts["seq_logprob_pos"] > before.parts["seq_logprob_pos"]
-    if name in ("unlikelihood", "sequence"):  # and these push the negatives down directly
+    if name in ("unlikelihood", "sequence", "span_unlikelihood"):  # these push the negatives down directly
         assert after.parts["seq_logprob_neg"] < before.parts["seq_logprob_neg"]
 
 
