@@ -14,7 +14,7 @@ RECIPE = [
     "model.tiny.encoder_layers=1", "model.tiny.decoder_layers=1", "model.tiny.attention_heads=2",
     "model.tiny.ffn_dim=64", "model.tiny.max_position_embeddings=256", "train.max_tokens=512",
     "train.max_source_len=128", "train.max_target_len=128", "train.log_every=1", "train.eval_every=1000",
-    "optim.warmup_steps=2", "optim.lr=1e-3",
+    "optim.warmup_steps=2", "optim.lr=1e-3", "copy_task.warmup_steps=2", "copy_task.length=8",
 ]
 
 
@@ -44,6 +44,11 @@ def test_resume_logs_the_same_losses_and_the_run_dir_is_keyed_by_the_recipe(comp
         assert a[step] == pytest.approx(b[step], rel=1e-5, abs=1e-6), step
     stats = open_input(straight.path).manifest["stats"]
     assert stats["n_train_texts"] == 120 and stats["train_masks"] > 0
+    assert stats["n_copy_pairs"] == 30  # copy_task.share 0.25 of the 120 texts
+    # phase 1, the copy warm-up: its own complete run dir inside, 2 updates, a model phase 2 started from
+    warm = open_input(straight.path / pretrain.COPY_WARMUP_DIR)
+    assert warm.manifest["stats"]["steps"] == 2 and (warm.path / "model" / "config.json").exists()
+    assert max(losses(warm.path)) == 2 and stats["copy_warmup"]["steps"] == 2
     # a second run of the same recipe finds it complete
     lines = []
     again = pretrain.run(straight_cfg, echo=lines.append)

@@ -12,7 +12,7 @@ from consum.data.noising import NoisingConfig
 from consum.data.pretraining import fit_sentences, load_corpus, split_sentences, tokenize_sentences
 from consum.data.schema import DataError
 from consum.models import train_bpe_tokenizer
-from consum.training.pretrain import denoising_pairs
+from consum.training.pretrain import copy_pairs, denoising_pairs
 
 
 @pytest.fixture(scope="module")
@@ -109,3 +109,18 @@ def test_denoising_pairs_respect_max_len_and_skip_empty_texts(tokenizer):
     assert len(pairs) == 1 and len(pairs[0].target_ids) <= 16
     assert pairs[0].source_ids == pairs[0].target_ids  # no noise: the identity
     assert np.all(np.array(pairs[0].target_ids[1:-1]) >= 0)
+
+
+def test_copy_pairs_are_random_strings_copied_and_keyed_by_seed_and_index():
+    pairs = copy_pairs(3, 5, (4, 9), seed=7, bos=0, eos=2)
+    assert [p.key for p in pairs] == ["copy-0000000", "copy-0000001", "copy-0000002"]
+    for p in pairs:
+        assert p.source_ids == p.target_ids and len(p.source_ids) == 7
+        assert p.source_ids[0] == 0 and p.source_ids[-1] == 2
+        assert all(4 <= t < 9 for t in p.source_ids[1:-1])  # never a special token
+    assert len({tuple(p.source_ids) for p in pairs}) == 3
+    assert copy_pairs(2, 5, (4, 9), seed=7, bos=0, eos=2)[1] == pairs[1]  # pair i depends on (seed, i)
+    assert copy_pairs(1, 5, (4, 9), seed=8, bos=0, eos=2)[0] != pairs[0]
+    assert copy_pairs(0, 5, (4, 4), seed=0, bos=0, eos=2) == []
+    with pytest.raises(ValueError, match="non-empty token range"):
+        copy_pairs(1, 5, (4, 4), seed=0, bos=0, eos=2)
