@@ -38,7 +38,9 @@ VARIANTS: dict[str, dict] = {
                 "mle": SCRATCH_MODEL},
     "tokenizer": {"about": "BPE 6k on the pretraining stream (every name one token), random init",
                   "recipe": ["train.max_steps=null", "train.max_epochs=0"], "mle": []},
-    "pretrained": {"about": "+ denoising pretraining, 1,800 updates of 2k tokens (the demo's recipe)",
+    "denoising": {"about": "+ BART denoising only (no copy task), 3,000 updates of 2k tokens",
+                  "recipe": ["copy_task.warmup_steps=0", "copy_task.share=0.0"], "mle": []},
+    "pretrained": {"about": "+ copy warm-up (300 updates), copy pairs in the denoising (the demo's recipe)",
                    "recipe": [], "mle": []},
 }
 
