@@ -78,8 +78,9 @@ def locate_answer_spans(summary: str, answers: Sequence[str]) -> tuple[list[Span
     answers are ignored (neither located nor reported missing). Each answer is searched with the
     first of these that finds anything: exact case as a whole word (not inside a longer word, so
     ``"he"`` does not mark ``"the"``), any case as a whole word, exact case anywhere, any case
-    anywhere (the test of QUALS's default filter, so every answer it kept is found). Overlapping or
-    touching spans are merged.
+    anywhere (the test of QUALS's default filter, so every answer it kept is found). Overlapping
+    spans are merged; touching ones are kept apart (``"3"`` twice in ``"33"`` is two spans, each the
+    answer; the token mask is the same either way).
 
     >>> locate_answer_spans("Ana met Ben in Paris. Ana left.", ["Ana", " paris", "Rome", ""])
     ([(0, 3), (15, 20), (22, 25)], ['Rome'])
@@ -116,14 +117,15 @@ def _occurrences(summary: str, answer: str) -> list[Span]:
 
 
 def merge_spans(spans: Iterable[Span]) -> list[Span]:
-    """Sort and merge overlapping or touching ``(start, end)`` spans; empty spans are dropped.
+    """Sort and merge overlapping ``(start, end)`` spans; touching ones stay apart, so every span is
+    still an occurrence or a union of overlapping ones; empty spans are dropped.
 
     >>> merge_spans([(5, 8), (0, 2), (7, 10), (10, 12), (3, 3)])
-    [(0, 2), (5, 12)]
+    [(0, 2), (5, 10), (10, 12)]
     """
     merged: list[list[int]] = []
     for start, end in sorted((int(s), int(e)) for s, e in spans if e > s):
-        if merged and start <= merged[-1][1]:
+        if merged and start < merged[-1][1]:
             merged[-1][1] = max(merged[-1][1], end)
         else:
             merged.append([start, end])

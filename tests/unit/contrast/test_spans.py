@@ -53,8 +53,13 @@ def test_answers_are_stripped_empty_ones_ignored_and_spans_merged():
     assert spans == [(0, 16)] and missing == []  # "Ana", "Ana Silva", "Silva scored" overlap
 
 
+def test_an_answer_repeated_back_to_back_gives_spans_that_are_each_the_answer():
+    # found by the substring fallback inside "33": two touching occurrences, not one span "33"
+    assert locate_answer_spans("They won 33 to 1.", ["3"]) == ([(9, 10), (10, 11)], [])
+
+
 def test_merge_spans():
-    assert merge_spans([(5, 8), (0, 2), (7, 10), (10, 12), (3, 3)]) == [(0, 2), (5, 12)]
+    assert merge_spans([(5, 8), (0, 2), (7, 10), (10, 12), (3, 3)]) == [(0, 2), (5, 10), (10, 12)]
     assert merge_spans([]) == []
 
 
