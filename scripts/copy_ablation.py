@@ -68,7 +68,8 @@ def run_variant(name: str, spec: dict, args) -> dict:
     mle = list(spec["mle"])
     if spec["recipe"] is not None:
         stage("pretrain", *(f"pretrained.{o}" for o in spec["recipe"]), args=args, log_name=f"pretrain-{rid}")
-        mle = ["model=pretrained", *(f"model.recipe.{o}" for o in spec["recipe"]), *mle]
+        # factworld_small's train_mle file already selects model=pretrained; only the recipe changes
+        mle = [*(f"model.recipe.{o}" for o in spec["recipe"]), *mle]
     stage("train_mle", f"run_id={rid}", data, *mle, args=args, log_name=f"train_mle-{rid}")
     stage("evaluate", f"run_id={rid}", data, "inputs.qagen=null", "~systems",
           f"+systems={{mle:'{runs}/train_mle/{rid}'}}", args=args, log_name=f"evaluate-{rid}")
