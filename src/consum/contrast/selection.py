@@ -124,18 +124,8 @@ def select_contrast(
     else:
         positive_docs, negative_docs = docs_b, docs_a
 
-    rows: list[dict[str, Any]] = []
-    for doc_id in sorted(positive_docs | negative_docs):
-        ranked = ranked_candidates.get(doc_id, [])
-        negatives = ranked[: config.negatives_per_doc] if doc_id in negative_docs else []
-        if doc_id in positive_docs:
-            rows.append(_row(doc_id, REFERENCE_CAND_ID, "pos", references[doc_id]))
-            if candidate_pos_cutoff is not None:
-                taken = {cand_id for _, cand_id in negatives}
-                eligible = [(score, cand_id) for score, cand_id in ranked if cand_id not in taken]
-                best = _best_candidates(eligible, candidate_pos_cutoff, config.positives_from_candidates)
-                rows.extend(_row(doc_id, cand_id, "pos", score) for score, cand_id in best)
-        rows.extend(_row(doc_id, cand_id, "neg", score) for score, cand_id in negatives)
+    rows = _contrast_rows(positive_docs, negative_docs, references, ranked_candidates, candidate_pos_cutoff,
+                          config)
 
     all_candidate_scores = [score for scored in candidates.values() for _, score in scored]
     n_pos = sum(row["role"] == "pos" for row in rows)
@@ -161,6 +151,31 @@ def select_contrast(
         else _empty_reason(config, n_docs, worst, scored_references, docs_a, docs_b),
     }
     return Selection(rows=rows, stats=stats)
+
+
+def _contrast_rows(
+    positive_docs: set[str],
+    negative_docs: set[str],
+    references: Mapping[str, float | None],
+    ranked_candidates: Mapping[str, list[tuple[float, str]]],
+    candidate_pos_cutoff: float | None,
+    config: SelectionConfig,
+) -> list[dict[str, Any]]:
+    """The rows of the kept documents, by doc_id: the reference (and candidate positives, best first)
+    of a positive document, then the k worst candidates of a negative one."""
+    rows: list[dict[str, Any]] = []
+    for doc_id in sorted(positive_docs | negative_docs):
+        ranked = ranked_candidates.get(doc_id, [])
+        negatives = ranked[: config.negatives_per_doc] if doc_id in negative_docs else []
+        if doc_id in positive_docs:
+            rows.append(_row(doc_id, REFERENCE_CAND_ID, "pos", references[doc_id]))
+            if candidate_pos_cutoff is not None:
+                taken = {cand_id for _, cand_id in negatives}
+                eligible = [(score, cand_id) for score, cand_id in ranked if cand_id not in taken]
+                best = _best_candidates(eligible, candidate_pos_cutoff, config.positives_from_candidates)
+                rows.extend(_row(doc_id, cand_id, "pos", score) for score, cand_id in best)
+        rows.extend(_row(doc_id, cand_id, "neg", score) for score, cand_id in negatives)
+    return rows
 
 
 def quantiles(values: Iterable[float]) -> dict[str, float] | None:
