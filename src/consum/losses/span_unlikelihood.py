@@ -25,17 +25,9 @@ from __future__ import annotations
 
 import torch
 
-from consum.losses.batch import check_batch, present_rows
-from consum.losses.logprobs import (
-    gather_labels,
-    label_smoothed_token_loss,
-    log1mexp,
-    sequence_logprob,
-    target_mask,
-)
-from consum.losses.output import LossOutput, ranking_diagnostics
-
-REDUCTIONS = ("mean", "sum")
+from consum.losses.logprobs import target_mask
+from consum.losses.output import LossOutput
+from consum.losses.unlikelihood import weighted_unlikelihood_loss
 
 
 def span_unlikelihood_loss(
@@ -71,34 +63,13 @@ def span_unlikelihood_loss(
         ``loss = nll_pos + neg_weight·ul_neg``), ``n_tokens``, ``n_span_tokens`` (negative tokens inside
         the span) and the ranking diagnostics.
     """
-    check_batch(logits, labels, is_positive, group_ids)
     if span_mask.dtype != torch.bool or span_mask.shape != labels.shape:
         raise ValueError(f"span_mask must be a bool tensor shaped like labels {tuple(labels.shape)}, "
                          f"got {span_mask.dtype} {tuple(span_mask.shape)}")
-    if reduction not in REDUCTIONS:
-        raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
-    mask = target_mask(labels)
-    log_probs = torch.log_softmax(logits.float(), dim=-1)
+    weights = torch.where(span_mask, 1.0, outside_weight)
+    out = weighted_unlikelihood_loss(logits, labels, is_positive, group_ids, weights,
+                                     label_smoothing=label_smoothing, neg_weight=neg_weight,
+                                     reduction=reduction)
     is_negative = ~is_positive
-
-    positive_sum = label_smoothed_token_loss(
-        log_probs[is_positive], labels[is_positive], label_smoothing
-    ).sum()
-    negative_tokens = label_smoothed_token_loss(
-        log1mexp(log_probs[is_negative]), labels[is_negative], label_smoothing
-    )
-    in_span = span_mask[is_negative]
-    weights = torch.where(in_span, 1.0, outside_weight).to(negative_tokens.dtype)
-    negative_sum = (negative_tokens * weights).sum()
-    n_tokens = mask.sum().float()
-    divisor = n_tokens.clamp(min=1.0) if reduction == "mean" else torch.ones_like(n_tokens)
-    nll_pos = positive_sum / divisor
-    ul_neg = negative_sum / divisor
-    loss = nll_pos + neg_weight * ul_neg
-
-    mean_token_lp = sequence_logprob(gather_labels(log_probs, labels), mask, normalise=True)
-    n_span_tokens = (in_span & mask[is_negative]).sum().float()
-    parts = {"nll_pos": nll_pos.detach(), "ul_neg": ul_neg.detach(), "n_tokens": n_tokens,
-             "n_span_tokens": n_span_tokens}
-    parts |= ranking_diagnostics(mean_token_lp, is_positive, group_ids, present_rows(labels))
-    return LossOutput(loss, parts)
+    n_span_tokens = (span_mask[is_negative] & target_mask(labels)[is_negative]).sum().float()
+    return LossOutput(out.loss, {**out.parts, "n_span_tokens": n_span_tokens})

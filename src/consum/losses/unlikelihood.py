@@ -62,6 +62,25 @@ def unlikelihood_loss(
         ``LossOutput`` with parts ``nll_pos`` and ``ul_neg`` (``L+`` and ``L-`` after the reduction,
         so ``loss = nll_pos + neg_weight·ul_neg``), ``n_tokens`` and the ranking diagnostics.
     """
+    return weighted_unlikelihood_loss(logits, labels, is_positive, group_ids, None,
+                                      label_smoothing=label_smoothing, neg_weight=neg_weight,
+                                      reduction=reduction)
+
+
+def weighted_unlikelihood_loss(
+    logits: torch.Tensor,
+    labels: torch.Tensor,
+    is_positive: torch.Tensor,
+    group_ids: torch.Tensor,
+    negative_token_weights: torch.Tensor | None,
+    *,
+    label_smoothing: float,
+    neg_weight: float,
+    reduction: str,
+) -> LossOutput:
+    """:func:`unlikelihood_loss` with each negative token's unlikelihood term multiplied by
+    ``negative_token_weights[n, t]`` (``(N, T)``; None = all 1, the original). Shared by
+    ``span_unlikelihood``, whose weights come from the span mask."""
     check_batch(logits, labels, is_positive, group_ids)
     if reduction not in REDUCTIONS:
         raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
@@ -72,9 +91,12 @@ def unlikelihood_loss(
     positive_sum = label_smoothed_token_loss(
         log_probs[is_positive], labels[is_positive], label_smoothing
     ).sum()
-    negative_sum = label_smoothed_token_loss(
+    negative_tokens = label_smoothed_token_loss(
         log1mexp(log_probs[is_negative]), labels[is_negative], label_smoothing
-    ).sum()
+    )
+    if negative_token_weights is not None:
+        negative_tokens = negative_tokens * negative_token_weights[is_negative].to(negative_tokens.dtype)
+    negative_sum = negative_tokens.sum()
     n_tokens = mask.sum().float()
     divisor = n_tokens.clamp(min=1.0) if reduction == "mean" else torch.ones_like(n_tokens)
     nll_pos = positive_sum / divisor
