@@ -108,8 +108,8 @@ pipeline: ## The whole method on CPU: pretrain (once) -> prepare-data -> train-m
 	$(MAKE) train-conseq EXP=$(or $(EXP),factworld_small)
 	$(MAKE) evaluate EXP=$(or $(EXP),factworld_small)
 
-study: ## The factworld study: MLE vs ConSeq-QUALS/-ROUGE/ranking/DPO, 3 seeds (~1 h on 2 CPU cores)
-	$(PY) scripts/factworld_study.py --experiment $(or $(EXP),factworld_study) $(ARGS)
+study: ## The factworld study: MLE vs ConSeq (QUALS/ROUGE/oracle reward; unlikelihood/span/ranking), 3 seeds in parallel
+	$(PY) scripts/factworld_study.py --experiment $(or $(EXP),factworld_study) --jobs $(or $(JOBS),3) $(ARGS)
 
 bench-train: ## Benchmark: training tokens/s of our recipe vs transformers.Seq2SeqTrainer
 	$(PY) scripts/bench_train.py $(ARGS)

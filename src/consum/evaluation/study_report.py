@@ -1,0 +1,224 @@
+"""Aggregation of the factworld study (scripts/factworld_study.py): per-seed results in, one table out.
+
+Pure functions over plain dicts. A seed's record is ``{"results": evaluate's results.json,
+"contrast": {contrast name: select_contrast stats}, "conseq": {system: train_conseq stats}}``.
+Numbers are means over seeds with the sample standard deviation; the paired bootstrap against MLE
+is evaluate's own, per seed (it pairs the same test documents).
+
+The *oracle gap closed* by a QUALS system is ``(h_MLE - h_QUALS) / (h_MLE - h_oracle)`` for the
+hallucination rate ``h``, where the oracle system trains with the same loss on a contrast selected
+by the factworld oracle instead of QUALS (the ceiling of that loss): 1 = QUALS is as good a reward as
+the truth, 0 = no better than not retraining. Undefined (None) when the ceiling does not improve on MLE.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from pathlib import Path
+
+# system -> (contrast, loss) of its train_conseq run; None = the MLE model (the baseline)
+SYSTEMS: dict[str, tuple[str, str] | None] = {
+    "mle": None,
+    "conseq_quals": ("quals", "unlikelihood"),
+    "conseq_rouge": ("rouge", "unlikelihood"),
+    "conseq_oracle": ("oracle", "unlikelihood"),
+    "conseq_quals_span": ("quals", "span_unlikelihood"),
+    "conseq_oracle_span": ("oracle", "span_unlikelihood"),
+    "conseq_quals_rank": ("quals", "margin_rank"),
+}
+# contrast -> select_contrast overrides. The QUALS and oracle contrasts carry S- spans; the plain
+# unlikelihood ignores them, so a loss and its span variant train on the very same pairs.
+CONTRASTS: dict[str, list[str]] = {
+    "quals": ["reward=quals", "spans.source=quals"],
+    "rouge": ["reward=rouge"],
+    "oracle": ["reward=oracle", "spans.source=oracle"],
+}
+CEILING = {"conseq_quals": "conseq_oracle", "conseq_quals_span": "conseq_oracle_span"}
+METRICS = [  # key in results.json systems, column title, scale
+    ("hallucinated", "hallucinated %", 100),
+    ("extrinsic", "extrinsic %", 100),
+    ("intrinsic", "intrinsic %", 100),
+    ("rouge1", "ROUGE-1", 100),
+    ("rouge2", "ROUGE-2", 100),
+    ("rougeL", "ROUGE-L", 100),
+    ("quals", "QUALS", 1),
+    ("prec_s", "entity prec. vs source %", 100),
+]
+KINDS = ["invented_attribute", "mangled_copy", "invented_value", "role_swap"]
+
+
+def mean_sd(values: list[float]) -> dict:
+    return {"mean": statistics.fmean(values), "sd": statistics.stdev(values) if len(values) > 1 else 0.0,
+            "per_seed": values}
+
+
+def gap_closed(h_mle: float, h_system: float, h_ceiling: float) -> float | None:
+    """Share of the MLE -> ceiling drop in hallucination that the system achieves (None: no gap)."""
+    gap = h_mle - h_ceiling
+    return (h_mle - h_system) / gap if gap > 0 else None
+
+
+def _system_row(name: str, seeds: list[dict]) -> dict:
+    row: dict = {}
+    for key, _, _ in METRICS:
+        values = [s["systems"][name][key]["mean"] for s in seeds
+                  if (s["systems"].get(name) or {}).get(key) and s["systems"][name][key]["mean"] is not None]
+        if values:
+            row[key] = mean_sd(values)
+    for kind in KINDS:
+        cells = [s["systems"][name].get("oracle_breakdown", {}).get(kind) for s in seeds if name in s["systems"]]
+        cells = [c for c in cells if c]
+        if cells:
+            row[kind] = {**mean_sd([c["mean"] for c in cells]),
+                         "mentions": mean_sd([float(c["mentions"]) for c in cells])}
+    return row
+
+
+def _paired(name: str, seeds: list[dict]) -> list[dict | None]:
+    """Per seed, evaluate's paired bootstrap of the hallucination rate against MLE."""
+    return [(s.get("comparisons", {}).get(f"{name}-vs-mle") or {}).get("hallucinated") for s in seeds]
+
+
+def _gap(name: str, out: dict) -> dict:
+    ceiling = CEILING[name]
+    rows = out["systems"]
+    try:
+        per_seed_h = [rows[n]["hallucinated"]["per_seed"] for n in ("mle", name, ceiling)]
+    except KeyError:
+        return {"ceiling": ceiling, "per_seed": [], "of_means": None}
+    per_seed = [gap_closed(m, x, c) for m, x, c in zip(*per_seed_h)]
+    means = [rows[n]["hallucinated"]["mean"] for n in ("mle", name, ceiling)]
+    return {"ceiling": ceiling, "per_seed": per_seed, "of_means": gap_closed(*means)}
+
+
+def aggregate(records: dict[int, dict]) -> dict:
+    """Per system: mean/sd over seeds of every metric and kind; paired tests; selection; gap closed."""
+    seeds = [records[s]["results"] for s in sorted(records)]
+    out: dict = {"seeds": sorted(records), "systems": {}, "paired_vs_mle": {}, "selection": {},
+                 "updates": {}, "gap_closed": {}, "quals_auc_vs_oracle": {}}
+    for name in SYSTEMS:
+        out["systems"][name] = _system_row(name, seeds)
+        if name != "mle":
+            out["paired_vs_mle"][name] = _paired(name, seeds)
+            out["updates"][name] = [records[s].get("conseq", {}).get(name, {}).get("steps") for s in sorted(records)]
+    base = out["systems"]["mle"].get("hallucinated", {}).get("mean")
+    for row in out["systems"].values():
+        if base and "hallucinated" in row:
+            row["hallucinated_relative_change"] = (row["hallucinated"]["mean"] - base) / base
+    for contrast in CONTRASTS:
+        sel = [(records[s].get("contrast", {}).get(contrast) or {}).get("selection", {}) for s in sorted(records)]
+        out["selection"][contrast] = {
+            key: [x.get(key) for x in sel]
+            for key in ("n_docs", "n_kept", "n_pos", "n_neg",
+                        "oracle_dropped_faithful_negatives", "oracle_dropped_hallucinated_positives")
+            if any(key in x for x in sel)
+        }
+    for name in CEILING:
+        out["gap_closed"][name] = _gap(name, out)
+    aucs = [r["quals_auc_vs_oracle"]["roc_auc"] for r in seeds
+            if (r.get("quals_auc_vs_oracle") or {}).get("roc_auc") is not None]
+    if aucs:
+        out["quals_auc_vs_oracle"] = mean_sd(aucs)
+    return out
+
+
+def _cell(m: dict | None, scale: float) -> str:
+    return "n/a" if m is None else f"{m['mean'] * scale:.2f} ± {m['sd'] * scale:.2f}"
+
+
+def _pct(x: float | None) -> str:
+    return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x * 100:.0f}%"
+
+
+def table(study: dict) -> str:
+    """The main table: every metric, mean ± sd over seeds, and the relative change of hallucination."""
+    head = "| system | " + " | ".join(t for _, t, _ in METRICS) + " | hallucination vs MLE |"
+    lines = [head, "|" + "---|" * (len(METRICS) + 2)]
+    for name, row in study["systems"].items():
+        rel = row.get("hallucinated_relative_change")
+        rel_cell = "" if name == "mle" or rel is None else f"{rel * 100:+.1f}%"
+        lines.append(f"| {name} | " + " | ".join(_cell(row.get(k), s) for k, _, s in METRICS) + f" | {rel_cell} |")
+    return "\n".join(lines)
+
+
+def kinds_table(study: dict) -> str:
+    """Share of summaries with at least one error of each kind (%), and mentions per seed's test set."""
+    lines = ["| system | " + " | ".join(f"{k.replace('_', ' ')} % (mentions)" for k in KINDS) + " |",
+             "|" + "---|" * (len(KINDS) + 1)]
+    for name, row in study["systems"].items():
+        cells = [f"{_cell(row[k], 100)} ({row[k]['mentions']['mean']:.0f})" if k in row else "n/a" for k in KINDS]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def paired_table(study: dict) -> str:
+    """Per seed: hallucination difference vs MLE (points) with its 95% bootstrap CI and p-value."""
+    lines = ["| system | " + " | ".join(f"seed {s}: diff [95% CI] p" for s in study["seeds"])
+             + " | ConSeq updates per seed |", "|" + "---|" * (len(study["seeds"]) + 2)]
+    for name, per_seed in study["paired_vs_mle"].items():
+        cells = ["n/a" if c is None else
+                 f"{c['diff'] * 100:+.1f} [{c['ci_low'] * 100:+.1f}, {c['ci_high'] * 100:+.1f}] {c['p_value']:.3f}"
+                 for c in per_seed]
+        updates = " / ".join("n/a" if u is None else str(u) for u in study["updates"].get(name, []))
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {updates} |")
+    return "\n".join(lines)
+
+
+def selection_table(study: dict) -> str:
+    lines = ["| contrast | documents scored | kept (S+/S- pairs) | oracle dropped: faithful S- / hallucinated S+ |",
+             "|---|---|---|---|"]
+    for contrast, sel in study["selection"].items():
+        join = lambda key: " / ".join("n/a" if v is None else str(v) for v in sel.get(key, []))  # noqa: E731
+        dropped = (f"{join('oracle_dropped_faithful_negatives')} ; {join('oracle_dropped_hallucinated_positives')}"
+                   if "oracle_dropped_faithful_negatives" in sel else "")
+        lines.append(f"| {contrast} | {join('n_docs')} | {join('n_kept')} | {dropped} |")
+    return "\n".join(lines)
+
+
+def gap_table(study: dict) -> str:
+    lines = ["| QUALS system | its oracle ceiling | gap closed, of the means | per seed |", "|---|---|---|---|"]
+    for name, gap in study["gap_closed"].items():
+        lines.append(f"| {name} | {gap['ceiling']} | {_pct(gap['of_means'])} | "
+                     + " / ".join(_pct(g) for g in gap["per_seed"]) + " |")
+    return "\n".join(lines)
+
+
+def report_markdown(study: dict) -> str:
+    parts = [table(study), f"mean ± sd over seeds {study['seeds']} (each seed: its own MLE, QAGen, "
+             "candidates, contrasts and ConSeq runs).", "", "Errors by kind (the oracle's, docs/factworld.md):",
+             "", kinds_table(study), "", "Paired bootstrap against MLE on the same test documents "
+             "(hallucinated, points; evaluate's comparisons):", "", paired_table(study), "",
+             "Selection per seed (select_contrast):", "", selection_table(study), "",
+             "Share of the MLE -> oracle-ceiling gap that the QUALS reward closes (same loss):", "",
+             gap_table(study)]
+    auc = study.get("quals_auc_vs_oracle")
+    if auc:
+        parts += ["", "QUALS ROC-AUC against the oracle's labels of the test outputs (systems pooled): "
+                  f"{auc['mean']:.3f} ± {auc['sd']:.3f}."]
+    return "\n".join(parts)
+
+
+def plot(study: dict, path: Path) -> None:
+    """Hallucination, ROUGE-L and QUALS per system: bars = mean, whiskers = sd, dots = seeds."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(study["systems"])
+    shown = [m for m in METRICS if m[0] in ("hallucinated", "rougeL", "quals")]
+    fig, axes = plt.subplots(1, len(shown), figsize=(15, 3.8))
+    for ax, (key, title, scale) in zip(axes, shown):
+        means = [study["systems"][n].get(key, {}).get("mean", float("nan")) * scale for n in names]
+        sds = [study["systems"][n].get(key, {}).get("sd", 0.0) * scale for n in names]
+        colors = ["#888" if n == "mle" else "#c84" if "oracle" in n else "#3a7" for n in names]
+        ax.bar(range(len(names)), means, yerr=sds, capsize=4, color=colors)
+        for i, n in enumerate(names):
+            for v in study["systems"][n].get(key, {}).get("per_seed", []):
+                ax.plot(i, v * scale, "k.", ms=4)
+        ax.set_xticks(range(len(names)), [n.replace("conseq_", "C-") for n in names], rotation=30, ha="right")
+        ax.set_title(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
