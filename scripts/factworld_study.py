@@ -7,6 +7,7 @@ paper's unlikelihood, unlikelihood on the unsupported span, and margin ranking; 
 One data run (the world is fixed; ``data.factworld.seed``) and, per training seed s, one full replicate of
 the method, every stage through its own CLI (the commands are printed, so any step can be rerun by hand):
 
+    pretrain (keyed by its recipe; reused) -> prepare_data/P
     train_mle/P-s<s> (from the pretrained tiny BART) -> train_qagen/P-s<s> (from that MLE model)
         -> generate/P-s<s> -> score_quals/P-s<s> (detail rows: the pair scores locate spans)
     select_contrast/P-s<s>-quals   reward=quals,  spans.source=quals  (S- spans: worst QA pair's answer)
@@ -38,10 +39,11 @@ from pathlib import Path
 from consum.evaluation.study_report import CONTRASTS, SYSTEMS, aggregate, plot, report_markdown
 
 
-def stage(name: str, run_id: str, *overrides: str, experiment: str, runs: Path, log_dir: Path,
+def stage(name: str, run_id: str | None, *overrides: str, experiment: str, runs: Path, log_dir: Path,
           threads: int | None = None) -> None:
-    cmd = [sys.executable, "-m", f"consum.cli.{name}", f"run_id={run_id}", f"experiment={experiment}",
-           f"paths.runs_dir={runs}", *overrides]
+    """Run one stage's CLI; run_id None for the pretrain stage, whose run dir is keyed by its recipe."""
+    cmd = [sys.executable, "-m", f"consum.cli.{name}", *([f"run_id={run_id}"] if run_id else []),
+           f"experiment={experiment}", f"paths.runs_dir={runs}", *overrides]
     print("$ " + " ".join(shlex.quote(c) for c in cmd[1:]), flush=True)
     env = {**os.environ, "HYDRA_FULL_ERROR": "1"}
     if threads is not None:
@@ -49,12 +51,11 @@ def stage(name: str, run_id: str, *overrides: str, experiment: str, runs: Path, 
         env.setdefault("MKL_NUM_THREADS", str(threads))
     started = time.perf_counter()
     log_dir.mkdir(parents=True, exist_ok=True)
-    with open(log_dir / f"{name}-{run_id}.log", "a") as log:
+    log_path = log_dir / f"{name}-{run_id or 'keyed'}.log"
+    with open(log_path, "a") as log:
         proc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
     if proc.returncode:
-        raise SystemExit(
-            f"{name} {run_id} failed (exit {proc.returncode}); see {log_dir / f'{name}-{run_id}.log'}"
-        )
+        raise SystemExit(f"{name} {run_id} failed (exit {proc.returncode}); see {log_path}")
     print(f"  {name} {run_id} done in {time.perf_counter() - started:.0f} s", flush=True)
 
 
@@ -123,6 +124,8 @@ def main(argv=None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     if not args.aggregate_only:
+        # The pretrained tiny BART every train_mle starts from: made once, reused when complete.
+        stage("pretrain", None, experiment=args.experiment, runs=runs, log_dir=out / "logs")
         stage("prepare_data", args.prefix, experiment=args.experiment, runs=runs, log_dir=out / "logs")
         with ThreadPoolExecutor(max_workers=args.jobs) as pool:  # threads only wait on subprocesses
             for future in [pool.submit(run_seed, seed, args, runs) for seed in args.seeds]:

@@ -7,7 +7,13 @@ only thing that changes between ConSeq-QUALS and ConSeq-oracle is the reward; th
 what a better factuality metric could still buy.
 
 The score of a summary is minus its number of unsupported mentions (extrinsic + intrinsic), so the
-ranking inside A and B prefers the worst candidates and the cleanest references. Because a ratio can
+ranking inside A and B prefers the worst candidates and the cleanest references, plus a tie-break in
+[0, 0.5) from a hash of the row's key (:func:`tie_break`), which keeps the sign (score >= 0 exactly when
+faithful) and the order between counts. Integer scores tie massively (most references are faithful),
+and the selection's own tie-break, by doc_id in both A and B, would then pick the *same* low doc_ids
+for both sets: the intersection would be several times QUALS's (whose scores hardly tie), not the
+same size. With independent hashes for references and candidates, A and B are as unrelated as
+QUALS's are, and the selection sizes match. Because a ratio can
 exceed the share of hallucinated candidates (or of faithful references), :func:`keep_oracle_consistent`
 then drops every negative the oracle finds faithful and every positive it finds hallucinated: S- is
 only hallucinated candidates, S+ only faithful references, as the issue defines the ceiling. Pure.
@@ -15,6 +21,7 @@ only hallucinated candidates, S+ only faithful references, as the issue defines 
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 
 from consum.contrast.selection import Selection
@@ -28,22 +35,32 @@ def oracle_score(doc_facts: Mapping | str, text: str) -> int:
     return -(verdict.n_extrinsic + verdict.n_intrinsic)
 
 
+def tie_break(*key: str) -> float:
+    """A fixed pseudo-random number in [0, 0.5) for ``key`` (the same on every machine and run)."""
+    digest = hashlib.blake2b("\x1f".join(key).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64 / 2
+
+
 def oracle_scores(
     doc_facts: Mapping[str, Mapping | str], references: Mapping[str, str], candidates: Sequence[Mapping]
 ) -> tuple[list[dict], list[dict]]:
-    """(reference rows, candidate rows) with ``score`` = :func:`oracle_score`, the shape that
-    ``select_contrast`` reads. A candidate of a document without facts is an error (a wrong input)."""
+    """(reference rows, candidate rows) with ``unsupported`` (the count) and ``score`` = -unsupported +
+    :func:`tie_break` of the row's key, the shape that ``select_contrast`` reads. A candidate of a
+    document without facts is an error (a wrong input)."""
     missing = sorted({c["doc_id"] for c in candidates} - set(doc_facts))
     if missing:
         raise KeyError(f"reward=oracle: no doc_facts for {len(missing)} candidate documents, "
                        f"e.g. {missing[:3]}")
-    refs = [{"doc_id": d, "score": oracle_score(doc_facts[d], text)} for d, text in references.items()]
-    cands = [
-        {"doc_id": c["doc_id"], "cand_id": c["cand_id"],
-         "score": oracle_score(doc_facts[c["doc_id"]], c["text"])}
-        for c in candidates
-    ]
+    refs = [_scored({"doc_id": d}, oracle_score(doc_facts[d], text), "ref", d)
+            for d, text in references.items()]
+    cands = [_scored({"doc_id": c["doc_id"], "cand_id": c["cand_id"]},
+                     oracle_score(doc_facts[c["doc_id"]], c["text"]), "cand", c["doc_id"], c["cand_id"])
+             for c in candidates]
     return refs, cands
+
+
+def _scored(row: dict, score: int, *key: str) -> dict:
+    return {**row, "unsupported": -score, "score": score + tie_break(*key)}
 
 
 def keep_oracle_consistent(selection: Selection) -> Selection:

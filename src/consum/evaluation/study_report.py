@@ -67,7 +67,8 @@ def _system_row(name: str, seeds: list[dict]) -> dict:
         if values:
             row[key] = mean_sd(values)
     for kind in KINDS:
-        cells = [s["systems"][name].get("oracle_breakdown", {}).get(kind) for s in seeds if name in s["systems"]]
+        cells = [s["systems"][name].get("oracle_breakdown", {}).get(kind)
+                 for s in seeds if name in s["systems"]]
         cells = [c for c in cells if c]
         if cells:
             row[kind] = {**mean_sd([c["mean"] for c in cells]),
@@ -94,20 +95,21 @@ def _gap(name: str, out: dict) -> dict:
 
 def aggregate(records: dict[int, dict]) -> dict:
     """Per system: mean/sd over seeds of every metric and kind; paired tests; selection; gap closed."""
-    seeds = [records[s]["results"] for s in sorted(records)]
+    order = sorted(records)
+    seeds = [records[s]["results"] for s in order]
     out: dict = {"seeds": sorted(records), "systems": {}, "paired_vs_mle": {}, "selection": {},
                  "updates": {}, "gap_closed": {}, "quals_auc_vs_oracle": {}}
     for name in SYSTEMS:
         out["systems"][name] = _system_row(name, seeds)
         if name != "mle":
             out["paired_vs_mle"][name] = _paired(name, seeds)
-            out["updates"][name] = [records[s].get("conseq", {}).get(name, {}).get("steps") for s in sorted(records)]
+            out["updates"][name] = [records[s].get("conseq", {}).get(name, {}).get("steps") for s in order]
     base = out["systems"]["mle"].get("hallucinated", {}).get("mean")
     for row in out["systems"].values():
         if base and "hallucinated" in row:
             row["hallucinated_relative_change"] = (row["hallucinated"]["mean"] - base) / base
     for contrast in CONTRASTS:
-        sel = [(records[s].get("contrast", {}).get(contrast) or {}).get("selection", {}) for s in sorted(records)]
+        sel = [(records[s].get("contrast", {}).get(contrast) or {}).get("selection", {}) for s in order]
         out["selection"][contrast] = {
             key: [x.get(key) for x in sel]
             for key in ("n_docs", "n_kept", "n_pos", "n_neg",
@@ -138,7 +140,8 @@ def table(study: dict) -> str:
     for name, row in study["systems"].items():
         rel = row.get("hallucinated_relative_change")
         rel_cell = "" if name == "mle" or rel is None else f"{rel * 100:+.1f}%"
-        lines.append(f"| {name} | " + " | ".join(_cell(row.get(k), s) for k, _, s in METRICS) + f" | {rel_cell} |")
+        cells = [_cell(row.get(k), s) for k, _, s in METRICS]
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {rel_cell} |")
     return "\n".join(lines)
 
 
@@ -147,7 +150,8 @@ def kinds_table(study: dict) -> str:
     lines = ["| system | " + " | ".join(f"{k.replace('_', ' ')} % (mentions)" for k in KINDS) + " |",
              "|" + "---|" * (len(KINDS) + 1)]
     for name, row in study["systems"].items():
-        cells = [f"{_cell(row[k], 100)} ({row[k]['mentions']['mean']:.0f})" if k in row else "n/a" for k in KINDS]
+        cells = [f"{_cell(row[k], 100)} ({row[k]['mentions']['mean']:.0f})" if k in row else "n/a"
+                 for k in KINDS]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -157,27 +161,32 @@ def paired_table(study: dict) -> str:
     lines = ["| system | " + " | ".join(f"seed {s}: diff [95% CI] p" for s in study["seeds"])
              + " | ConSeq updates per seed |", "|" + "---|" * (len(study["seeds"]) + 2)]
     for name, per_seed in study["paired_vs_mle"].items():
-        cells = ["n/a" if c is None else
-                 f"{c['diff'] * 100:+.1f} [{c['ci_low'] * 100:+.1f}, {c['ci_high'] * 100:+.1f}] {c['p_value']:.3f}"
-                 for c in per_seed]
+        cells = ["n/a" if c is None else f"{c['diff'] * 100:+.1f} [{c['ci_low'] * 100:+.1f}, "
+                 f"{c['ci_high'] * 100:+.1f}] {c['p_value']:.3f}" for c in per_seed]
         updates = " / ".join("n/a" if u is None else str(u) for u in study["updates"].get(name, []))
         lines.append(f"| {name} | " + " | ".join(cells) + f" | {updates} |")
     return "\n".join(lines)
 
 
+def _per_seed(sel: dict, key: str) -> str:
+    return " / ".join("n/a" if v is None else str(v) for v in sel.get(key, []))
+
+
 def selection_table(study: dict) -> str:
-    lines = ["| contrast | documents scored | kept (S+/S- pairs) | oracle dropped: faithful S- / hallucinated S+ |",
+    """Per contrast, per seed (a / b / c): documents, documents kept, and the oracle's drops."""
+    lines = ["| contrast | documents | kept documents | oracle dropped faithful S- ; hallucinated S+ |",
              "|---|---|---|---|"]
     for contrast, sel in study["selection"].items():
-        join = lambda key: " / ".join("n/a" if v is None else str(v) for v in sel.get(key, []))  # noqa: E731
-        dropped = (f"{join('oracle_dropped_faithful_negatives')} ; {join('oracle_dropped_hallucinated_positives')}"
+        dropped = (f"{_per_seed(sel, 'oracle_dropped_faithful_negatives')} ; "
+                   f"{_per_seed(sel, 'oracle_dropped_hallucinated_positives')}"
                    if "oracle_dropped_faithful_negatives" in sel else "")
-        lines.append(f"| {contrast} | {join('n_docs')} | {join('n_kept')} | {dropped} |")
+        lines.append(f"| {contrast} | {_per_seed(sel, 'n_docs')} | {_per_seed(sel, 'n_kept')} | {dropped} |")
     return "\n".join(lines)
 
 
 def gap_table(study: dict) -> str:
-    lines = ["| QUALS system | its oracle ceiling | gap closed, of the means | per seed |", "|---|---|---|---|"]
+    lines = ["| QUALS system | its oracle ceiling | gap closed, of the means | per seed |",
+             "|---|---|---|---|"]
     for name, gap in study["gap_closed"].items():
         lines.append(f"| {name} | {gap['ceiling']} | {_pct(gap['of_means'])} | "
                      + " / ".join(_pct(g) for g in gap["per_seed"]) + " |")
@@ -185,13 +194,17 @@ def gap_table(study: dict) -> str:
 
 
 def report_markdown(study: dict) -> str:
-    parts = [table(study), f"mean ± sd over seeds {study['seeds']} (each seed: its own MLE, QAGen, "
-             "candidates, contrasts and ConSeq runs).", "", "Errors by kind (the oracle's, docs/factworld.md):",
-             "", kinds_table(study), "", "Paired bootstrap against MLE on the same test documents "
-             "(hallucinated, points; evaluate's comparisons):", "", paired_table(study), "",
-             "Selection per seed (select_contrast):", "", selection_table(study), "",
-             "Share of the MLE -> oracle-ceiling gap that the QUALS reward closes (same loss):", "",
-             gap_table(study)]
+    parts = [
+        table(study),
+        f"mean ± sd over seeds {study['seeds']} (each seed: its own MLE, QAGen, candidates, contrasts "
+        "and ConSeq runs).",
+        "", "Errors by kind (the oracle's, docs/factworld.md):", "", kinds_table(study),
+        "", "Paired bootstrap against MLE on the same test documents (hallucinated, points):", "",
+        paired_table(study),
+        "", "Selection per seed (select_contrast):", "", selection_table(study),
+        "", "Share of the MLE -> oracle-ceiling gap that the QUALS reward closes (same loss):", "",
+        gap_table(study),
+    ]
     auc = study.get("quals_auc_vs_oracle")
     if auc:
         parts += ["", "QUALS ROC-AUC against the oracle's labels of the test outputs (systems pooled): "

@@ -1,9 +1,11 @@
 """reward=oracle on hand-built rows: scores, the same selection rule as QUALS, the consistency filter,
 and the clear error off factworld."""
 
+import math
+
 import pytest
 
-from consum.contrast.oracle_reward import keep_oracle_consistent, oracle_score, oracle_scores
+from consum.contrast.oracle_reward import keep_oracle_consistent, oracle_score, oracle_scores, tie_break
 from consum.contrast.selection import SelectionConfig, select_contrast
 from tests.unit.data.test_factworld_oracle import SPORTS_FACTS
 
@@ -30,15 +32,32 @@ def test_same_selection_rule_then_only_hallucinated_negatives_and_faithful_posit
     references = {"d0": FAITHFUL, "d1": FAITHFUL, "d2": ONE_ERROR, "d3": FAITHFUL}
     candidates = {"d0": [FAITHFUL, THREE_ERRORS], "d1": [ONE_ERROR], "d2": [THREE_ERRORS], "d3": [FAITHFUL]}
     refs, cands = rows(references, candidates)
-    assert [r["score"] for r in refs] == [0, 0, -1, 0]
-    assert [c["score"] for c in cands] == [0, -3, -1, -3, 0]
+    assert [r["unsupported"] for r in refs] == [0, 0, 1, 0]
+    assert [c["unsupported"] for c in cands] == [0, 3, 1, 3, 0]
+    assert [math.floor(c["score"]) for c in cands] == [0, -3, -1, -3, 0]  # the tie-break keeps the count
     config = SelectionConfig(neg_ratio=0.5, pos_ratio=0.5, score_column="score")
     selection = select_contrast(refs, cands, config)
-    # A = {d0, d2} (worst -3, -3); B = {d0, d1} (refs 0, 0, doc_id tie-break) -> A ∩ B = {d0}
+    # A = {d0, d2} (worst -3, -3); B = the 2 of the faithful d0, d1, d3 with the largest tie-breaks
+    b = sorted(["d0", "d1", "d3"], key=lambda d: -tie_break("ref", d))[:2]
+    assert "d0" in b  # (the fixed hash; d0 is in B, d2 is not: its reference is hallucinated)
     kept = keep_oracle_consistent(selection)
     assert [(r["doc_id"], r["cand_id"], r["role"]) for r in kept.rows] == [
         ("d0", "ref", "pos"), ("d0", "c1", "neg")]
     assert kept.stats["oracle_dropped_faithful_negatives"] == 0
+
+
+def test_tie_break_is_fixed_small_and_independent_of_the_doc_id_order():
+    assert tie_break("ref", "d0") == tie_break("ref", "d0")
+    values = [tie_break(role, f"d{i:04d}") for role in ("ref", "cand") for i in range(2000)]
+    assert all(0 <= v < 0.5 for v in values)
+    # 2,000 tied documents, 30% ratios on both sides: with a doc_id tie-break A and B would be the
+    # same 600 documents; with the hashes the overlap is what unrelated sets give (~0.3 x 600 = 180).
+    refs = [{"doc_id": f"d{i:04d}", "score": 0 + tie_break("ref", f"d{i:04d}")} for i in range(2000)]
+    cands = [{"doc_id": f"d{i:04d}", "cand_id": "c0", "score": -1 + tie_break("cand", f"d{i:04d}", "c0")}
+             for i in range(2000)]
+    config = SelectionConfig(neg_ratio=0.3, pos_ratio=0.3, score_column="score")
+    selection = select_contrast(refs, cands, config)
+    assert 130 <= selection.stats["n_kept"] <= 230
 
 
 def test_a_ratio_larger_than_the_hallucinated_share_drops_faithful_negatives():

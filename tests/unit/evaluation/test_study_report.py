@@ -1,0 +1,89 @@
+"""consum.evaluation.study_report: the factworld study's aggregation, on hand-built per-seed records."""
+
+import pytest
+
+from consum.evaluation import study_report as sr
+
+
+def system(h: float, rouge: float = 0.5, mangled: float = 0.2, mentions: int = 10) -> dict:
+    return {"hallucinated": {"mean": h}, "rougeL": {"mean": rouge}, "quals": {"mean": None},
+            "oracle_breakdown": {"mangled_copy": {"mean": mangled, "mentions": mentions}}}
+
+
+def record(h: dict, auc: float | None = None, steps: int = 40) -> dict:
+    results = {"systems": {name: system(v) for name, v in h.items()},
+               "comparisons": {f"{n}-vs-mle": {"hallucinated": {"diff": v - h["mle"], "ci_low": -0.1,
+                                                                 "ci_high": 0.05, "p_value": 0.2}}
+                               for n, v in h.items() if n != "mle"}}
+    if auc is not None:
+        results["quals_auc_vs_oracle"] = {"roc_auc": auc}
+    return {"results": results,
+            "contrast": {"quals": {"selection": {"n_docs": 100, "n_kept": 9}},
+                         "oracle": {"selection": {"n_docs": 100, "n_kept": 7,
+                                                  "oracle_dropped_faithful_negatives": 2,
+                                                  "oracle_dropped_hallucinated_positives": 1}}},
+            "conseq": {name: {"steps": steps} for name in h if name != "mle"}}
+
+
+def test_gap_closed_hand_computed():
+    assert sr.gap_closed(0.8, 0.7, 0.4) == pytest.approx(0.25)  # 0.1 of a 0.4 drop
+    assert sr.gap_closed(0.8, 0.9, 0.4) == pytest.approx(-0.25)  # worse than MLE: negative share
+    assert sr.gap_closed(0.8, 0.7, 0.8) is None  # the ceiling does not improve on MLE: undefined
+    assert sr.gap_closed(0.8, 0.7, 0.9) is None
+
+
+def test_aggregate_means_sds_kinds_and_relative_change():
+    out = sr.aggregate({
+        1: record({"mle": 0.8, "conseq_quals": 0.4, "conseq_oracle": 0.2}, auc=0.7),
+        2: record({"mle": 0.6, "conseq_quals": 0.4, "conseq_oracle": 0.4}, auc=0.9),
+    })
+    mle, quals = out["systems"]["mle"], out["systems"]["conseq_quals"]
+    assert mle["hallucinated"]["mean"] == pytest.approx(0.7)
+    assert mle["hallucinated"]["sd"] == pytest.approx(0.1414213, abs=1e-6)  # sample sd of 0.8, 0.6
+    assert quals["hallucinated"] == {"mean": pytest.approx(0.4), "sd": 0.0, "per_seed": [0.4, 0.4]}
+    assert quals["hallucinated_relative_change"] == pytest.approx((0.4 - 0.7) / 0.7)
+    assert quals["mangled_copy"]["mean"] == pytest.approx(0.2)
+    assert quals["mangled_copy"]["mentions"]["mean"] == pytest.approx(10)
+    assert "quals" not in mle  # None means are skipped, not averaged as 0
+    assert out["systems"]["conseq_rouge"] == {}  # a system no seed evaluated
+    assert out["quals_auc_vs_oracle"]["mean"] == pytest.approx(0.8)
+    assert out["seeds"] == [1, 2]
+
+
+def test_aggregate_gap_paired_and_selection():
+    out = sr.aggregate({
+        1: record({"mle": 0.8, "conseq_quals": 0.4, "conseq_oracle": 0.0}, steps=40),
+        2: record({"mle": 0.6, "conseq_quals": 0.5, "conseq_oracle": 0.6}, steps=50),
+    })
+    gap = out["gap_closed"]["conseq_quals"]
+    assert gap["ceiling"] == "conseq_oracle"
+    assert gap["per_seed"][0] == pytest.approx(0.5) and gap["per_seed"][1] is None  # seed 2: no gap
+    assert gap["of_means"] == pytest.approx((0.7 - 0.45) / (0.7 - 0.3))
+    assert out["gap_closed"]["conseq_quals_span"]["of_means"] is None  # its systems were not run
+    assert [c["diff"] for c in out["paired_vs_mle"]["conseq_quals"]] == pytest.approx([-0.4, -0.1])
+    assert out["paired_vs_mle"]["conseq_rouge"] == [None, None]
+    assert out["updates"]["conseq_quals"] == [40, 50]
+    assert out["selection"]["quals"] == {"n_docs": [100, 100], "n_kept": [9, 9]}
+    assert out["selection"]["oracle"]["oracle_dropped_faithful_negatives"] == [2, 2]
+
+
+def test_report_lists_every_system_and_table():
+    out = sr.aggregate({1: record({"mle": 0.5, "conseq_quals": 0.25, "conseq_oracle": 0.0})})
+    text = sr.report_markdown(out)
+    assert "| conseq_quals | 25.00 ± 0.00 |" in text and "-50.0%" in text
+    assert "| conseq_rouge | n/a |" in text
+    assert "| conseq_quals | conseq_oracle | 50% | 50% |" in text  # gap table
+    assert "| conseq_quals | -25.0 [-10.0, +5.0] 0.200 |" in text  # paired bootstrap, seed 1
+    assert "| oracle | 100 | 7 | 2 ; 1 |" in text  # selection
+    assert "20.00 ± 0.00 (10)" in text  # mangled copies: share of summaries (mentions)
+    assert "ROC-AUC" not in text  # no AUC recorded
+
+
+def test_every_study_system_names_a_contrast_the_study_builds():
+    for name, spec in sr.SYSTEMS.items():
+        assert (spec is None) == (name == "mle")
+        if spec:
+            assert spec[0] in sr.CONTRASTS
+    for quals_system, ceiling in sr.CEILING.items():
+        assert sr.SYSTEMS[quals_system][1] == sr.SYSTEMS[ceiling][1]  # same loss, other reward
+        assert (sr.SYSTEMS[quals_system][0], sr.SYSTEMS[ceiling][0]) == ("quals", "oracle")
