@@ -30,13 +30,21 @@ import argparse
 import json
 import os
 import shlex
+import statistics
 import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from consum.evaluation.study_report import CONTRASTS, SYSTEMS, aggregate, plot, report_markdown
+from consum.evaluation.study_report import (
+    CONTRASTS,
+    SYSTEMS,
+    aggregate,
+    plot,
+    report_markdown,
+    selection_precision,
+)
 
 
 def stage(name: str, run_id: str | None, *overrides: str, experiment: str, runs: Path, log_dir: Path,
@@ -98,9 +106,37 @@ def seed_record(seed: int, args, runs: Path) -> dict:
         return json.loads(path.read_text()).get("stats", {}) if path.exists() else {}
 
     return {
+        "oracle_check": oracle_check(seed, args, runs),
         "results": json.loads((runs / "evaluate" / rid / "results.json").read_text()),
         "contrast": {c: stats("select_contrast", f"{rid}-{c}") for c in CONTRASTS},
         "conseq": {n: stats("train_conseq", f"{rid}-{n}") for n, s in SYSTEMS.items() if s is not None},
+    }
+
+
+def oracle_check(seed: int, args, runs: Path) -> dict | None:
+    """factworld: the oracle's verdict on the references and candidates the seed scored, and on the
+    rows of each contrast (how right the selection is); None on data without doc_facts."""
+    from consum.data.factworld import check_summary
+    from consum.io.rundir import open_input
+
+    rid = f"{args.prefix}-s{seed}"
+    data = open_input(runs / "prepare_data" / args.prefix).table("train")
+    if "doc_facts" not in data.column_names:
+        return None
+    rows = data.select_columns(["doc_id", "summary", "doc_facts"]).to_list()
+    facts = {r["doc_id"]: r["doc_facts"] for r in rows}
+    candidates = open_input(runs / "generate" / rid).rows("candidates")
+    scored_docs = {c["doc_id"] for c in candidates}
+
+    def hallucinated(row: dict) -> bool:
+        return check_summary(facts[row["doc_id"]], row["text"]).hallucinated
+
+    references = [{"doc_id": r["doc_id"], "text": r["summary"]} for r in rows if r["doc_id"] in scored_docs]
+    contrasts = {c: open_input(runs / "select_contrast" / f"{rid}-{c}").rows("contrast") for c in CONTRASTS}
+    return {
+        "references_hallucinated": statistics.fmean(hallucinated(r) for r in references),
+        "candidates_hallucinated": statistics.fmean(hallucinated(c) for c in candidates),
+        "contrasts": {c: selection_precision(r, hallucinated) for c, r in contrasts.items()},
     }
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import statistics
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 # system -> (contrast, loss) of its train_conseq run; None = the MLE model (the baseline)
@@ -57,6 +58,17 @@ def gap_closed(h_mle: float, h_system: float, h_ceiling: float) -> float | None:
     """Share of the MLE -> ceiling drop in hallucination that the system achieves (None: no gap)."""
     gap = h_mle - h_ceiling
     return (h_mle - h_system) / gap if gap > 0 else None
+
+
+def selection_precision(rows: Iterable[Mapping], hallucinated: Callable[[Mapping], bool]) -> dict:
+    """How right a contrast is by the oracle: the share of its S- rows that are hallucinated and of
+    its S+ rows that are faithful (None for an empty side)."""
+    neg, pos = [], []
+    for row in rows:
+        (neg if row["role"] == "neg" else pos).append(bool(hallucinated(row)))
+    return {"n_neg": len(neg), "n_pos": len(pos),
+            "neg_hallucinated": statistics.fmean(neg) if neg else None,
+            "pos_faithful": 1 - statistics.fmean(pos) if pos else None}
 
 
 def _system_row(name: str, seeds: list[dict]) -> dict:
@@ -118,6 +130,15 @@ def aggregate(records: dict[int, dict]) -> dict:
         }
     for name in CEILING:
         out["gap_closed"][name] = _gap(name, out)
+    checks = [records[s].get("oracle_check") for s in order]
+    if all(checks):
+        out["oracle_check"] = {
+            "references_hallucinated": [c["references_hallucinated"] for c in checks],
+            "candidates_hallucinated": [c["candidates_hallucinated"] for c in checks],
+            "contrasts": {name: {key: [c["contrasts"][name][key] for c in checks]
+                                 for key in ("neg_hallucinated", "pos_faithful")}
+                          for name in CONTRASTS if all(name in c["contrasts"] for c in checks)},
+        }
     aucs = [r["quals_auc_vs_oracle"]["roc_auc"] for r in seeds
             if (r.get("quals_auc_vs_oracle") or {}).get("roc_auc") is not None]
     if aucs:
@@ -184,6 +205,19 @@ def selection_table(study: dict) -> str:
     return "\n".join(lines)
 
 
+def precision_table(study: dict) -> str:
+    """Per contrast, per seed: S- hallucinated and S+ faithful (%), against the base rates."""
+    check = study["oracle_check"]
+    fmt = lambda values: " / ".join("n/a" if v is None else f"{v * 100:.0f}" for v in values)  # noqa: E731
+    faithful_refs = [1 - v for v in check["references_hallucinated"]]
+    lines = ["| contrast | S- hallucinated % | S+ faithful % |", "|---|---|---|",
+             f"| (all candidates / all references) | {fmt(check['candidates_hallucinated'])} | "
+             f"{fmt(faithful_refs)} |"]
+    for name, row in check["contrasts"].items():
+        lines.append(f"| {name} | {fmt(row['neg_hallucinated'])} | {fmt(row['pos_faithful'])} |")
+    return "\n".join(lines)
+
+
 def gap_table(study: dict) -> str:
     lines = ["| QUALS system | its oracle ceiling | gap closed, of the means | per seed |",
              "|---|---|---|---|"]
@@ -202,6 +236,8 @@ def report_markdown(study: dict) -> str:
         "", "Paired bootstrap against MLE on the same test documents (hallucinated, points):", "",
         paired_table(study),
         "", "Selection per seed (select_contrast):", "", selection_table(study),
+        *(["", "How right each contrast is, by the oracle (per seed):", "", precision_table(study)]
+          if "oracle_check" in study else []),
         "", "Share of the MLE -> oracle-ceiling gap that the QUALS reward closes (same loss):", "",
         gap_table(study),
     ]

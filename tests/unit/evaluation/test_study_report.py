@@ -87,3 +87,23 @@ def test_every_study_system_names_a_contrast_the_study_builds():
     for quals_system, ceiling in sr.CEILING.items():
         assert sr.SYSTEMS[quals_system][1] == sr.SYSTEMS[ceiling][1]  # same loss, other reward
         assert (sr.SYSTEMS[quals_system][0], sr.SYSTEMS[ceiling][0]) == ("quals", "oracle")
+
+
+def test_selection_precision_hand_computed():
+    rows = [{"role": "neg", "id": 1}, {"role": "neg", "id": 2}, {"role": "neg", "id": 3},
+            {"role": "pos", "id": 4}, {"role": "pos", "id": 5}]
+    hallucinated = {1: True, 2: True, 3: False, 4: True, 5: False}
+    out = sr.selection_precision(rows, lambda r: hallucinated[r["id"]])
+    assert out == {"n_neg": 3, "n_pos": 2, "neg_hallucinated": pytest.approx(2 / 3),
+                   "pos_faithful": pytest.approx(0.5)}
+    assert sr.selection_precision([], lambda r: True)["neg_hallucinated"] is None
+
+
+def test_report_shows_the_oracle_check_of_each_contrast():
+    check = {"references_hallucinated": 0.3, "candidates_hallucinated": 0.6,
+             "contrasts": {c: {"neg_hallucinated": 0.9, "pos_faithful": 0.8} for c in sr.CONTRASTS}}
+    out = sr.aggregate({1: {**record({"mle": 0.5}), "oracle_check": check}})
+    text = sr.report_markdown(out)
+    assert "| (all candidates / all references) | 60 | 70 |" in text
+    assert "| quals | 90 | 80 |" in text
+    assert "oracle_check" not in sr.aggregate({1: record({"mle": 0.5})})  # not factworld: no section
