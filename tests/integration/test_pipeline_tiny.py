@@ -298,6 +298,19 @@ def test_select_contrast_with_the_oracle_reward(pipeline, tmp_path):
         assert check_summary(facts[r["doc_id"]], r["text"]).hallucinated == (r["role"] == "neg")
     assert open_input(run.path).manifest["stats"]["reward"] == "oracle"
 
+    # +oracle_filter=positives with the QUALS reward: the same selection minus hallucinated positives
+    filtered = select_stage.run(compose_stage(pipeline, "select_contrast", "run_id=quals_oracle_pos",
+                                              "+oracle_filter=positives", "contrast.pos_ratio=1.0",
+                                              f"inputs.data={pipeline}/runs/prepare_data/tiny",
+                                              f"inputs.candidates={pipeline}/runs/generate/tiny",
+                                              f"inputs.scores={pipeline}/runs/score_quals/tiny"),
+                                echo=lambda s: None)
+    texts = {r["doc_id"]: r["summary"] for r in data.rows("train")}
+    filtered_rows = open_input(filtered.path).rows("contrast")
+    assert filtered_rows and all(not check_summary(facts[r["doc_id"]], texts[r["doc_id"]]).hallucinated
+                                 for r in filtered_rows if r["role"] == "pos")
+    assert "oracle_dropped_hallucinated_positives" in open_input(filtered.path).manifest["stats"]["selection"]
+
     plain = tmp_path / "plain.jsonl"
     plain.write_text("".join(json.dumps({"document": r["document"], "summary": r["summary"]}) + "\n"
                              for r in data.rows("train")))

@@ -22,7 +22,7 @@ only hallucinated candidates, S+ only faithful references, as the issue defines 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 
 from consum.contrast.selection import Selection
 
@@ -63,12 +63,20 @@ def _scored(row: dict, score: int, *key: str) -> dict:
     return {**row, "unsupported": -score, "score": score + tie_break(*key)}
 
 
-def keep_oracle_consistent(selection: Selection) -> Selection:
-    """Drop negatives scoring 0 (faithful) and positives scoring < 0 (hallucinated); a paired
-    document (intersection mode) that loses either side loses both. Counts go to the stats."""
+def keep_oracle_consistent(
+    selection: Selection,
+    hallucinated: Callable[[Mapping], bool] | None = None,
+    sides: Collection[str] = ("pos", "neg"),
+) -> Selection:
+    """Drop negatives the oracle finds faithful and positives it finds hallucinated (only the roles in
+    ``sides``); a paired document (intersection mode) that loses either side loses both. Counts go to
+    the stats. ``hallucinated(row)`` defaults to the oracle reward's own score (< 0); with another
+    reward (``oracle_filter``) the caller passes the oracle's verdict on the row's text."""
     rows = selection.rows
+    if hallucinated is None:
+        hallucinated = lambda r: r["score"] < 0  # noqa: E731
     bad = {(r["doc_id"], r["cand_id"]) for r in rows
-           if (r["role"] == "neg" and r["score"] >= 0) or (r["role"] == "pos" and r["score"] < 0)}
+           if r["role"] in sides and bool(hallucinated(r)) == (r["role"] == "pos")}
     kept = [r for r in rows if (r["doc_id"], r["cand_id"]) not in bad]
     by_doc: dict[str, set[str]] = {}
     for r in kept:
@@ -78,8 +86,10 @@ def keep_oracle_consistent(selection: Selection) -> Selection:
         kept = [r for r in kept if by_doc[r["doc_id"]] == {"pos", "neg"}]
     stats = dict(selection.stats)
     stats.update({
-        "oracle_dropped_faithful_negatives": sum(r["role"] == "neg" and r["score"] >= 0 for r in rows),
-        "oracle_dropped_hallucinated_positives": sum(r["role"] == "pos" and r["score"] < 0 for r in rows),
+        "oracle_dropped_faithful_negatives": sum(
+            r["role"] == "neg" and (r["doc_id"], r["cand_id"]) in bad for r in rows),
+        "oracle_dropped_hallucinated_positives": sum(
+            r["role"] == "pos" and (r["doc_id"], r["cand_id"]) in bad for r in rows),
         "n_pos": sum(r["role"] == "pos" for r in kept),
         "n_neg": sum(r["role"] == "neg" for r in kept),
         "n_kept": len({r["doc_id"] for r in kept}),

@@ -77,6 +77,33 @@ def oracle_reward_scores(data_run: RunDir, split: str, references: dict[str, str
     return oracle_scores(facts, {d: references[d] for d in facts}, candidates)
 
 
+ORACLE_FILTER_SIDES = {"positives": ("pos",), "negatives": ("neg",), "both": ("pos", "neg")}
+
+
+def oracle_filtered(which: str, selection, data_run: RunDir, split: str, references: dict[str, str],
+                    texts: dict[tuple[str, str], str]):
+    """``oracle_filter`` (a factworld diagnostic): drop the selected rows of ``which`` side(s) that
+    the oracle contradicts, so a study can tell a reward's positives from its negatives."""
+    from consum.data.factworld import check_summary
+
+    if which not in ORACLE_FILTER_SIDES:
+        raise ValueError(f"oracle_filter={which!r}; expected null, {', '.join(ORACLE_FILTER_SIDES)}")
+    table = data_run.table(split)
+    if "doc_facts" not in table.column_names:
+        raise DataError(f"oracle_filter needs factworld data (a doc_facts column); {data_run.path} has "
+                        f"columns {table.column_names}")
+    wanted = {r["doc_id"] for r in selection.rows}
+    facts = {r["doc_id"]: r["doc_facts"] for r in table.select_columns(["doc_id", "doc_facts"]).to_list()
+             if r["doc_id"] in wanted}
+
+    def hallucinated(row) -> bool:
+        text = (references[row["doc_id"]] if row["cand_id"] == REFERENCE_CAND_ID
+                else texts[(row["doc_id"], row["cand_id"])])
+        return check_summary(facts[row["doc_id"]], text).hallucinated
+
+    return keep_oracle_consistent(selection, hallucinated, ORACLE_FILTER_SIDES[which])
+
+
 class SpanSearch(NamedTuple):
     spans: list[Span]  # merged character spans located in the negative's text
     n_claims: int  # unsupported answers chosen (quals) or unsupported mentions (oracle)
@@ -212,6 +239,8 @@ def run(cfg: dict, *, echo=print) -> RunDir:
     selection = select_contrast(refs, cands, SelectionConfig(**{**cfg["contrast"], "score_column": "score"}))
     if cfg["reward"] == "oracle":
         selection = keep_oracle_consistent(selection)
+    elif cfg.get("oracle_filter"):
+        selection = oracle_filtered(cfg["oracle_filter"], selection, data_run, split, references, texts)
     if not selection.rows:
         raise DataError(f"select_contrast selected nothing: {selection.stats['empty_reason']}")
     rows = [

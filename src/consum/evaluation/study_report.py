@@ -27,6 +27,8 @@ SYSTEMS: dict[str, tuple[str, str] | None] = {
     "conseq_quals_span": ("quals", "span_unlikelihood"),
     "conseq_oracle_span": ("oracle", "span_unlikelihood"),
     "conseq_quals_rank": ("quals", "margin_rank"),
+    # diagnostic: the QUALS contrast without the positives the oracle finds hallucinated
+    "conseq_quals_oracle_pos": ("quals_oracle_pos", "unlikelihood"),
 }
 # contrast -> select_contrast overrides. The QUALS and oracle contrasts carry S- spans; the plain
 # unlikelihood ignores them, so a loss and its span variant train on the very same pairs.
@@ -34,6 +36,7 @@ CONTRASTS: dict[str, list[str]] = {
     "quals": ["reward=quals", "spans.source=quals"],
     "rouge": ["reward=rouge"],
     "oracle": ["reward=oracle", "spans.source=oracle"],
+    "quals_oracle_pos": ["reward=quals", "spans.source=quals", "+oracle_filter=positives"],
 }
 CEILING = {"conseq_quals": "conseq_oracle", "conseq_quals_span": "conseq_oracle_span"}
 METRICS = [  # key in results.json systems, column title, scale

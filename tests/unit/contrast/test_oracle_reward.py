@@ -86,3 +86,25 @@ def test_separate_mode_keeps_unpaired_rows_and_drops_hallucinated_positives():
 def test_candidates_without_facts_are_an_error():
     with pytest.raises(KeyError, match="no doc_facts"):
         oracle_scores({}, {}, [{"doc_id": "d9", "cand_id": "c0", "text": FAITHFUL}])
+
+
+def test_filter_one_side_with_another_rewards_verdicts():
+    """oracle_filter=positives on a QUALS-like selection: only positives the oracle contradicts go
+    (with their paired negatives); negatives are left alone even when faithful."""
+    from consum.contrast.selection import Selection
+
+    rows = [{"doc_id": d, "cand_id": c, "role": role, "score": 0.0}
+            for d, c, role in [("d0", "ref", "pos"), ("d0", "c0", "neg"), ("d1", "ref", "pos"),
+                               ("d1", "c1", "neg"), ("d2", "ref", "pos"), ("d2", "c2", "neg")]]
+    hallucinated = {("d0", "ref"): True, ("d0", "c0"): True, ("d1", "ref"): False, ("d1", "c1"): False,
+                    ("d2", "ref"): False, ("d2", "c2"): True}
+    verdict = lambda r: hallucinated[(r["doc_id"], r["cand_id"])]  # noqa: E731
+    selection = Selection(rows, {"mode": "intersection"})
+    kept = keep_oracle_consistent(selection, verdict, ("pos",))
+    assert sorted({r["doc_id"] for r in kept.rows}) == ["d1", "d2"]  # d1's faithful negative stays
+    stats = kept.stats
+    assert (stats["oracle_dropped_hallucinated_positives"], stats["oracle_dropped_faithful_negatives"],
+            stats["n_kept"]) == (1, 0, 2)
+    both = keep_oracle_consistent(selection, verdict)
+    assert [r["doc_id"] for r in both.rows] == ["d2", "d2"]
+    assert both.stats["oracle_dropped_faithful_negatives"] == 1
