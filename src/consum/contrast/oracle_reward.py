@@ -25,6 +25,7 @@ import hashlib
 from collections.abc import Callable, Collection, Mapping, Sequence
 
 from consum.contrast.selection import Selection
+from consum.io.keys import REFERENCE_CAND_ID
 
 
 def oracle_score(doc_facts: Mapping | str, text: str) -> int:
@@ -51,7 +52,7 @@ def oracle_scores(
     if missing:
         raise KeyError(f"reward=oracle: no doc_facts for {len(missing)} candidate documents, "
                        f"e.g. {missing[:3]}")
-    refs = [_scored({"doc_id": d}, oracle_score(doc_facts[d], text), "ref", d)
+    refs = [_scored({"doc_id": d}, oracle_score(doc_facts[d], text), REFERENCE_CAND_ID, d)
             for d, text in references.items()]
     cands = [_scored({"doc_id": c["doc_id"], "cand_id": c["cand_id"]},
                      oracle_score(doc_facts[c["doc_id"]], c["text"]), "cand", c["doc_id"], c["cand_id"])
