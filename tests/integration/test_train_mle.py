@@ -70,3 +70,32 @@ def test_every_parameter_moves_and_model_loads_by_path(toy_data_run, compose_con
     assert manifest["outputs"]["model"]["kind"] == "model"
     assert "val/rougeL" in manifest["stats"]["final_validation"]
     assert "val/lead1_rougeL" in manifest["stats"]["lead_baseline"]
+
+
+def test_best_metric_keeps_the_weights_of_the_best_evaluation(toy_data_run, compose_config):
+    """+train.best_metric=val/nll: model/ holds the weights of the evaluation with the lowest val/nll
+    (saved in best_model/), the stats say which step, and final_validation is that evaluation's."""
+    from safetensors.torch import load_file
+
+    from consum.training.loop import lower_is_better
+
+    assert lower_is_better("val/nll") and lower_is_better("heldout/loss")
+    assert not lower_is_better("val/rougeL")
+    run = mle.run(config(compose_config, toy_data_run, "best", "train.max_steps=6", "train.eval_every=2",
+                         "train.checkpoint_every=100", "optim.lr=0.5", "+train.best_metric=val/nll"))
+    logged = {r["step"]: r["val/nll"] for r in read_metrics(run.path) if "val/nll" in r}
+    assert sorted(logged) == [2, 4, 6]
+    best_step = min(logged, key=logged.get)
+    assert best_step < 6  # lr 0.5 diverges: the last weights are not the best, so the restore is exercised
+    stats = open_input(run.path).manifest["stats"]
+    assert stats["best"]["step"] == best_step and stats["best"]["last_step"] == 6
+    assert stats["best"]["value"] == pytest.approx(logged[best_step])
+    assert stats["final_validation"]["val/nll"] == pytest.approx(logged[best_step])
+    final = load_file(run.path / "model" / "model.safetensors")
+    best = load_file(run.path / "best_model" / "model.safetensors")
+    assert final.keys() == best.keys()
+    for name in final:
+        assert torch.equal(final[name], best[name]), name
+    with pytest.raises(KeyError, match="best_metric='val/nope'"):
+        mle.run(config(compose_config, toy_data_run, "best_bad", "train.max_steps=2", "train.eval_every=2",
+                       "train.checkpoint_every=100", "+train.best_metric=val/nope"))

@@ -16,6 +16,7 @@ Logged keys are namespaced by phase: ``train/<stat>`` here, the recipes' ``evalu
 from __future__ import annotations
 
 import contextlib
+import json
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -51,6 +52,8 @@ class LoopState:
     step: int = 0               # updates done
     epoch: int = 0              # the epoch in progress
     updates_in_epoch: int = 0   # updates of that epoch done (skipped on resume)
+    best_value: float | None = None  # train.best_metric: its best value so far, and at which update
+    best_step: int = 0
 
 
 def to_device(batch: dict, device) -> dict:
@@ -95,6 +98,8 @@ def train_loop(
                 log_window(window, extra, logger, progress, state.step)
             if due(state.step, train_cfg["eval_every"], max_steps):
                 final = evaluate_now(model, evaluate, accelerator, logger, state.step)
+                track_best(final, state, train_cfg.get("best_metric"), accelerator.unwrap_model(model),
+                           run.path)
             if maybe_checkpoint(accelerator, run.path, state, train_cfg, max_steps):
                 fault_hook(cfg, state.step)
             if state.step >= max_steps:
@@ -103,7 +108,11 @@ def train_loop(
             state.epoch, state.updates_in_epoch = state.epoch + 1, 0
     progress.close()
     run.stats.update({"steps": state.step, "epochs_started": state.epoch, "steps_per_epoch": per_epoch})
-    return final, accelerator.unwrap_model(model)
+    unwrapped = accelerator.unwrap_model(model)
+    if train_cfg.get("best_metric") and accelerator.is_main_process:
+        final = restore_best(unwrapped, run, state, train_cfg["best_metric"])
+    accelerator.wait_for_everyone()
+    return final, unwrapped
 
 
 # ---- schedule ------------------------------------------------------------------------------------
@@ -251,6 +260,48 @@ def evaluate_now(model, evaluate: Callable[[torch.nn.Module], dict], accelerator
     accelerator.wait_for_everyone()
     if metrics:
         logger.log(metrics, step=step)
+    return metrics
+
+
+BEST_DIR = "best_model"  # train.best_metric: the weights of the best evaluation so far (+ its metrics)
+
+
+def lower_is_better(metric: str) -> bool:
+    """``val/nll``, ``val/loss``, ``val/ppl``: lower is better; anything else (ROUGE, accuracy): higher."""
+    return any(part in metric.rsplit("/", 1)[-1] for part in ("nll", "loss", "ppl"))
+
+
+def track_best(metrics: dict, state: LoopState, metric: str | None, model, run_path) -> None:
+    """``+train.best_metric=val/nll``: after an evaluation that improves it, save the weights to
+    ``best_model/``; the run's ``model/`` is then that one, so the number of updates is chosen by
+    validation, not by hand. Evaluations return metrics on the main process only: only it tracks."""
+    if not metric or not metrics:
+        return
+    if metric not in metrics:
+        raise KeyError(f"train.best_metric={metric!r} is not among the evaluation's metrics "
+                       f"{sorted(metrics)}")
+    value, best = float(metrics[metric]), state.best_value
+    if best is None or (value < best if lower_is_better(metric) else value > best):
+        state.best_value, state.best_step = value, state.step
+        model.save_pretrained(run_path / BEST_DIR, safe_serialization=True)
+        (run_path / BEST_DIR / "metrics.json").write_text(json.dumps({"step": state.step, **metrics}))
+
+
+def restore_best(model, run: RunDir, state: LoopState, metric: str) -> dict:
+    """Load the best evaluation's weights into ``model``; return its metrics (the run's final ones)."""
+    from safetensors.torch import load_file
+
+    saved = run.path / BEST_DIR
+    if not (saved / "metrics.json").exists():
+        raise RuntimeError(f"train.best_metric={metric!r}: no evaluation ran (train.eval_every?)")
+    missing, unexpected = model.load_state_dict(load_file(saved / "model.safetensors"), strict=False)
+    if unexpected or any("embed" not in name and "lm_head" not in name for name in missing):
+        raise RuntimeError(f"{saved}: weights do not match the model ({missing[:3]}, {unexpected[:3]})")
+    if hasattr(model, "tie_weights"):
+        model.tie_weights()  # tied embeddings are saved once
+    metrics = json.loads((saved / "metrics.json").read_text())
+    run.stats["best"] = {"metric": metric, "value": metrics[metric], "step": metrics.pop("step"),
+                         "last_step": state.step}
     return metrics
 
 
