@@ -63,8 +63,9 @@ def stage(name: str, run_id: str | None, *overrides: str, experiment: str, runs:
     with open(log_path, "a") as log:
         proc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
     if proc.returncode:
-        raise SystemExit(f"{name} {run_id} failed (exit {proc.returncode}); see {log_path}")
-    print(f"  {name} {run_id} done in {time.perf_counter() - started:.0f} s", flush=True)
+        raise SystemExit(f"{name} {run_id or ''} failed (exit {proc.returncode}); see {log_path}")
+    label = run_id or "(keyed by its recipe)"
+    print(f"  {name} {label} done in {time.perf_counter() - started:.0f} s", flush=True)
 
 
 def run_seed(seed: int, args, runs: Path) -> Path:
