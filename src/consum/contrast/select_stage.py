@@ -64,16 +64,23 @@ def rouge_scores(references: dict[str, str], candidates: list[dict]) -> tuple[li
     return refs, cands
 
 
+def doc_facts(data_run: RunDir, split: str, wanted: set[str], *, needed_by: str,
+              instead: str) -> dict[str, str]:
+    """factworld's ``doc_facts`` of the ``wanted`` documents; a DataError naming ``needed_by`` and the
+    alternative (``instead``) on data without them."""
+    table = data_run.table(split)
+    if "doc_facts" not in table.column_names:
+        raise DataError(f"{needed_by} needs factworld data (a doc_facts column); {data_run.path} has "
+                        f"columns {table.column_names}: {instead}")
+    return {r["doc_id"]: r["doc_facts"] for r in table.select_columns(["doc_id", "doc_facts"]).to_list()
+            if r["doc_id"] in wanted}
+
+
 def oracle_reward_scores(data_run: RunDir, split: str, references: dict[str, str], candidates: list[dict]):
     from consum.contrast.oracle_reward import oracle_scores
 
-    table = data_run.table(split)
-    if "doc_facts" not in table.column_names:
-        raise DataError(f"reward=oracle needs factworld data (a doc_facts column); {data_run.path} has "
-                        f"columns {table.column_names}: use reward=quals or reward=rouge on other data")
-    wanted = {c["doc_id"] for c in candidates}
-    facts = {r["doc_id"]: r["doc_facts"] for r in table.select_columns(["doc_id", "doc_facts"]).to_list()
-             if r["doc_id"] in wanted}
+    facts = doc_facts(data_run, split, {c["doc_id"] for c in candidates}, needed_by="reward=oracle",
+                      instead="use reward=quals or reward=rouge on other data")
     return oracle_scores(facts, {d: references[d] for d in facts}, candidates)
 
 
@@ -88,13 +95,8 @@ def oracle_filtered(which: str, selection, data_run: RunDir, split: str, referen
 
     if which not in ORACLE_FILTER_SIDES:
         raise ValueError(f"oracle_filter={which!r}; expected null, {', '.join(ORACLE_FILTER_SIDES)}")
-    table = data_run.table(split)
-    if "doc_facts" not in table.column_names:
-        raise DataError(f"oracle_filter needs factworld data (a doc_facts column); {data_run.path} has "
-                        f"columns {table.column_names}")
-    wanted = {r["doc_id"] for r in selection.rows}
-    facts = {r["doc_id"]: r["doc_facts"] for r in table.select_columns(["doc_id", "doc_facts"]).to_list()
-             if r["doc_id"] in wanted}
+    facts = doc_facts(data_run, split, {r["doc_id"] for r in selection.rows}, needed_by="oracle_filter",
+                      instead="it is a factworld diagnostic")
 
     def hallucinated(row) -> bool:
         text = (references[row["doc_id"]] if row["cand_id"] == REFERENCE_CAND_ID
@@ -140,13 +142,8 @@ def quals_span_finder(cfg: dict, run: RunDir, negatives: list[dict]) -> Callable
 
 def oracle_span_finder(data_run: RunDir, split: str, negatives: list[dict]) -> Callable[[dict], SpanSearch]:
     """The mentions of each negative that factworld's oracle finds unsupported."""
-    table = data_run.table(split)
-    if "doc_facts" not in table.column_names:
-        raise DataError(f"spans.source=oracle needs factworld data (a doc_facts column); {data_run.path} "
-                        "has none: use spans.source=quals (with score_quals detail=true)")
-    wanted = {r["doc_id"] for r in negatives}
-    facts = {r["doc_id"]: r["doc_facts"] for r in table.select_columns(["doc_id", "doc_facts"]).to_list()
-             if r["doc_id"] in wanted}
+    facts = doc_facts(data_run, split, {r["doc_id"] for r in negatives}, needed_by="spans.source=oracle",
+                      instead="use spans.source=quals (with score_quals detail=true)")
 
     def find(row: dict) -> SpanSearch:
         spans = oracle_unsupported_spans(facts[row["doc_id"]], row["text"])
