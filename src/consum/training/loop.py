@@ -52,8 +52,7 @@ class LoopState:
     step: int = 0               # updates done
     epoch: int = 0              # the epoch in progress
     updates_in_epoch: int = 0   # updates of that epoch done (skipped on resume)
-    best_value: float | None = None  # train.best_metric: its best value so far, and at which update
-    best_step: int = 0
+    best_value: float | None = None  # train.best_metric: its best value so far (its step: best_model/)
 
 
 def to_device(batch: dict, device) -> dict:
@@ -282,23 +281,18 @@ def track_best(metrics: dict, state: LoopState, metric: str | None, model, run_p
                        f"{sorted(metrics)}")
     value, best = float(metrics[metric]), state.best_value
     if best is None or (value < best if lower_is_better(metric) else value > best):
-        state.best_value, state.best_step = value, state.step
+        state.best_value = value
         model.save_pretrained(run_path / BEST_DIR, safe_serialization=True)
         (run_path / BEST_DIR / "metrics.json").write_text(json.dumps({"step": state.step, **metrics}))
 
 
 def restore_best(model, run: RunDir, state: LoopState, metric: str) -> dict:
     """Load the best evaluation's weights into ``model``; return its metrics (the run's final ones)."""
-    from safetensors.torch import load_file
-
     saved = run.path / BEST_DIR
     if not (saved / "metrics.json").exists():
         raise RuntimeError(f"train.best_metric={metric!r}: no evaluation ran (train.eval_every?)")
-    missing, unexpected = model.load_state_dict(load_file(saved / "model.safetensors"), strict=False)
-    if unexpected or any("embed" not in name and "lm_head" not in name for name in missing):
-        raise RuntimeError(f"{saved}: weights do not match the model ({missing[:3]}, {unexpected[:3]})")
-    if hasattr(model, "tie_weights"):
-        model.tie_weights()  # tied embeddings are saved once
+    # from_pretrained restores what save_pretrained dropped (tied embeddings); strict: same architecture
+    model.load_state_dict(type(model).from_pretrained(saved).state_dict())
     metrics = json.loads((saved / "metrics.json").read_text())
     run.stats["best"] = {"metric": metric, "value": metrics[metric], "step": metrics.pop("step"),
                          "last_step": state.step}
