@@ -118,6 +118,7 @@ def oracle_check(seed: int, args, runs: Path) -> dict | None:
     """factworld: the oracle's verdict on the references and candidates the seed scored, and on the
     rows of each contrast (how right the selection is); None on data without doc_facts."""
     from consum.data.factworld import check_summary
+    from consum.evaluation.oracle_metrics import oracle_metrics
     from consum.io.rundir import open_input
 
     rid = f"{args.prefix}-s{seed}"
@@ -137,7 +138,8 @@ def oracle_check(seed: int, args, runs: Path) -> dict | None:
     return {
         "references_hallucinated": statistics.fmean(hallucinated(r) for r in references),
         "candidates_hallucinated": statistics.fmean(hallucinated(c) for c in candidates),
-        "contrasts": {c: selection_precision(r, hallucinated) for c, r in contrasts.items()},
+        "contrasts": {c: selection_precision(r, lambda row: oracle_metrics(facts[row["doc_id"]], row["text"]))
+                      for c, r in contrasts.items()},
     }
 
 

@@ -13,7 +13,6 @@ the truth, 0 = no better than not retraining. Undefined (None) when the ceiling 
 
 from __future__ import annotations
 
-import math
 import statistics
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
@@ -63,15 +62,20 @@ def gap_closed(h_mle: float, h_system: float, h_ceiling: float) -> float | None:
     return (h_mle - h_system) / gap if gap > 0 else None
 
 
-def selection_precision(rows: Iterable[Mapping], hallucinated: Callable[[Mapping], bool]) -> dict:
+def selection_precision(rows: Iterable[Mapping], verdict: Callable[[Mapping], Mapping]) -> dict:
     """How right a contrast is by the oracle: the share of its S- rows that are hallucinated and of
-    its S+ rows that are faithful (None for an empty side)."""
+    its S+ rows that are faithful (None for an empty side), and per S- the mean number of mentions of
+    each error kind and of exact name copies. ``verdict(row)`` is the oracle's
+    (:func:`consum.evaluation.oracle_metrics.oracle_metrics` of the row's text)."""
     neg, pos = [], []
     for row in rows:
-        (neg if row["role"] == "neg" else pos).append(bool(hallucinated(row)))
+        (neg if row["role"] == "neg" else pos).append(verdict(row))
+    per_neg = {key: statistics.fmean(v[key] for v in neg) if neg else None
+               for key in [f"{kind}_mentions" for kind in KINDS] + ["exact_name_mentions"]}
     return {"n_neg": len(neg), "n_pos": len(pos),
-            "neg_hallucinated": statistics.fmean(neg) if neg else None,
-            "pos_faithful": 1 - statistics.fmean(pos) if pos else None}
+            "neg_hallucinated": statistics.fmean(bool(v["hallucinated"]) for v in neg) if neg else None,
+            "pos_faithful": 1 - statistics.fmean(bool(v["hallucinated"]) for v in pos) if pos else None,
+            "per_negative": per_neg}
 
 
 def _system_row(name: str, seeds: list[dict]) -> dict:
@@ -139,7 +143,7 @@ def aggregate(records: dict[int, dict]) -> dict:
             "references_hallucinated": [c["references_hallucinated"] for c in checks],
             "candidates_hallucinated": [c["candidates_hallucinated"] for c in checks],
             "contrasts": {name: {key: [c["contrasts"][name][key] for c in checks]
-                                 for key in ("neg_hallucinated", "pos_faithful")}
+                                 for key in ("neg_hallucinated", "pos_faithful", "per_negative")}
                           for name in CONTRASTS if all(name in c["contrasts"] for c in checks)},
         }
     aucs = [r["quals_auc_vs_oracle"]["roc_auc"] for r in seeds
@@ -154,7 +158,7 @@ def _cell(m: dict | None, scale: float) -> str:
 
 
 def _pct(x: float | None) -> str:
-    return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x * 100:.0f}%"
+    return "n/a" if x is None else f"{x * 100:.0f}%"
 
 
 def table(study: dict) -> str:
@@ -209,15 +213,22 @@ def selection_table(study: dict) -> str:
 
 
 def precision_table(study: dict) -> str:
-    """Per contrast, per seed: S- hallucinated and S+ faithful (%), against the base rates."""
+    """Per contrast, per seed: S- hallucinated and S+ faithful (%) against the base rates, and the
+    oracle's mentions per S- of each error kind and of exact name copies."""
     check = study["oracle_check"]
-    fmt = lambda values: " / ".join("n/a" if v is None else f"{v * 100:.0f}" for v in values)  # noqa: E731
+    fmt = lambda values, scale=100, digits=0: " / ".join(  # noqa: E731
+        "n/a" if v is None else f"{v * scale:.{digits}f}" for v in values)
     faithful_refs = [1 - v for v in check["references_hallucinated"]]
-    lines = ["| contrast | S- hallucinated % | S+ faithful % |", "|---|---|---|",
+    mention_keys = [f"{kind}_mentions" for kind in KINDS] + ["exact_name_mentions"]
+    head = " | ".join(k.replace("_mentions", "").replace("_", " ") for k in mention_keys)
+    lines = [f"| contrast | S- hallucinated % | S+ faithful % | per S-: {head} |",
+             "|---|---|---|" + "---|" * len(mention_keys),
              f"| (all candidates / all references) | {fmt(check['candidates_hallucinated'])} | "
-             f"{fmt(faithful_refs)} |"]
+             f"{fmt(faithful_refs)} |" + " |" * len(mention_keys)]
     for name, row in check["contrasts"].items():
-        lines.append(f"| {name} | {fmt(row['neg_hallucinated'])} | {fmt(row['pos_faithful'])} |")
+        per_neg = [fmt([seed.get(k) for seed in row["per_negative"]], 1, 2) for k in mention_keys]
+        lines.append(f"| {name} | {fmt(row['neg_hallucinated'])} | {fmt(row['pos_faithful'])} | "
+                     + " | ".join(per_neg) + " |")
     return "\n".join(lines)
 
 

@@ -93,17 +93,28 @@ def test_selection_precision_hand_computed():
     rows = [{"role": "neg", "id": 1}, {"role": "neg", "id": 2}, {"role": "neg", "id": 3},
             {"role": "pos", "id": 4}, {"role": "pos", "id": 5}]
     hallucinated = {1: True, 2: True, 3: False, 4: True, 5: False}
-    out = sr.selection_precision(rows, lambda r: hallucinated[r["id"]])
-    assert out == {"n_neg": 3, "n_pos": 2, "neg_hallucinated": pytest.approx(2 / 3),
-                   "pos_faithful": pytest.approx(0.5)}
-    assert sr.selection_precision([], lambda r: True)["neg_hallucinated"] is None
+    mangled = {1: 2, 2: 1, 3: 0, 4: 5, 5: 0}  # positives' mentions do not count
+
+    def verdict(r):
+        counts = {f"{k}_mentions": 0 for k in sr.KINDS} | {"exact_name_mentions": 1}
+        return {**counts, "hallucinated": float(hallucinated[r["id"]]),
+                "mangled_copy_mentions": mangled[r["id"]]}
+
+    out = sr.selection_precision(rows, verdict)
+    assert {k: out[k] for k in ("n_neg", "n_pos", "neg_hallucinated", "pos_faithful")} == {
+        "n_neg": 3, "n_pos": 2, "neg_hallucinated": pytest.approx(2 / 3), "pos_faithful": pytest.approx(0.5)}
+    assert out["per_negative"]["mangled_copy_mentions"] == pytest.approx(1.0)  # (2 + 1 + 0) / 3
+    assert out["per_negative"]["role_swap_mentions"] == 0 and out["per_negative"]["exact_name_mentions"] == 1
+    empty = sr.selection_precision([], verdict)
+    assert empty["neg_hallucinated"] is None and empty["per_negative"]["mangled_copy_mentions"] is None
 
 
 def test_report_shows_the_oracle_check_of_each_contrast():
     check = {"references_hallucinated": 0.3, "candidates_hallucinated": 0.6,
-             "contrasts": {c: {"neg_hallucinated": 0.9, "pos_faithful": 0.8} for c in sr.CONTRASTS}}
+             "contrasts": {c: {"neg_hallucinated": 0.9, "pos_faithful": 0.8,
+                               "per_negative": {"mangled_copy_mentions": 1.25}} for c in sr.CONTRASTS}}
     out = sr.aggregate({1: {**record({"mle": 0.5}), "oracle_check": check}})
     text = sr.report_markdown(out)
     assert "| (all candidates / all references) | 60 | 70 |" in text
-    assert "| quals | 90 | 80 |" in text
+    assert "| quals | 90 | 80 | n/a | 1.25 | n/a | n/a | n/a |" in text
     assert "oracle_check" not in sr.aggregate({1: record({"mle": 0.5})})  # not factworld: no section
