@@ -106,7 +106,14 @@ def seed_record(seed: int, args, runs: Path) -> dict:
         path = runs / stage_name / run_id / "manifest.json"
         return json.loads(path.read_text()).get("stats", {}) if path.exists() else {}
 
+    # what the seed's chain cost: each stage run's manifest records when it started and finished
+    stage_seconds = {}
+    for manifest in sorted([*runs.glob(f"*/{rid}/manifest.json"), *runs.glob(f"*/{rid}-*/manifest.json")]):
+        m = json.loads(manifest.read_text())
+        if m.get("started_at") and m.get("finished_at"):
+            stage_seconds[f"{m['stage']}/{manifest.parent.name}"] = round(m["finished_at"] - m["started_at"])
     return {
+        "stage_seconds": stage_seconds,
         "oracle_check": oracle_check(seed, args, runs),
         "results": json.loads((runs / "evaluate" / rid / "results.json").read_text()),
         "contrast": {c: stats("select_contrast", f"{rid}-{c}") for c in CONTRASTS},

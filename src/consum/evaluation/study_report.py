@@ -146,6 +146,7 @@ def aggregate(records: dict[int, dict]) -> dict:
                                  for key in ("neg_hallucinated", "pos_faithful", "per_negative")}
                           for name in CONTRASTS if all(name in c["contrasts"] for c in checks)},
         }
+    out["stage_seconds"] = {s: records[s].get("stage_seconds", {}) for s in order}
     aucs = [r["quals_auc_vs_oracle"]["roc_auc"] for r in seeds
             if (r.get("quals_auc_vs_oracle") or {}).get("roc_auc") is not None]
     if aucs:
@@ -255,6 +256,11 @@ def report_markdown(study: dict) -> str:
         "", "Share of the MLE -> oracle-ceiling gap that the QUALS reward closes (same loss):", "",
         gap_table(study),
     ]
+    costs = study.get("stage_seconds", {})
+    if any(costs.values()):
+        totals = " / ".join(f"{sum(costs[s].values()):,}" for s in study["seeds"])
+        parts += ["", "Stage seconds per seed, summed over its stage runs (from their manifests; seeds "
+                  f"{study['seeds']}, which ran in parallel): {totals}."]
     auc = study.get("quals_auc_vs_oracle")
     if auc:
         parts += ["", "QUALS ROC-AUC against the oracle's labels of the test outputs (systems pooled): "

@@ -68,8 +68,10 @@ def test_aggregate_gap_paired_and_selection():
 
 
 def test_report_lists_every_system_and_table():
-    out = sr.aggregate({1: record({"mle": 0.5, "conseq_quals": 0.25, "conseq_oracle": 0.0})})
+    out = sr.aggregate({1: {**record({"mle": 0.5, "conseq_quals": 0.25, "conseq_oracle": 0.0}),
+                            "stage_seconds": {"train_mle/s-s1": 1000, "evaluate/s-s1": 234}}})
     text = sr.report_markdown(out)
+    assert "in parallel): 1,234." in text
     assert "| conseq_quals | 25.00 ± 0.00 |" in text and "-50.0%" in text
     assert "| conseq_rouge | n/a |" in text
     assert "| conseq_quals | conseq_oracle | 50% | 50% |" in text  # gap table
