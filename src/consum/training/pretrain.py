@@ -54,9 +54,10 @@ def denoising_pairs(
 
 
 def copy_pairs(n: int, length: int, random_tokens: tuple[int, int], *, seed: int, bos: int, eos: int,
-               key_prefix: str = "copy") -> list[EncodedPair]:
+               key_prefix: str = "copy", chunk_len: int = 0) -> list[EncodedPair]:
     """``n`` copy-task pairs: a string of ``length`` tokens drawn uniformly from ``range(*random_tokens)``
-    (the vocabulary without its special tokens) as both source and target.
+    (the vocabulary without its special tokens) as the target; the source is the same string, or, with
+    ``chunk_len`` > 0, its chunks of ``chunk_len`` tokens in a random order.
 
     Why: a tiny BART trained from random weights on templated text becomes a language model that
     ignores its encoder (measured: after 3,000 denoising updates it rebuilt an appointment story as an
@@ -64,15 +65,27 @@ def copy_pairs(n: int, length: int, random_tokens: tuple[int, int], *, seed: int
     string can only be rebuilt by reading it, so these pairs give the cross-attention a gradient from
     the first update, and the model learns to copy before the language model takes over (README,
     "Pretraining"). Pair ``i`` depends on ``(seed, i)`` only.
+
+    Why chunks: an identical source can be copied by position alone (output token *k* reads input
+    token *k*), and that is what the tiny model learns: measured, it then continues a shuffled chunk
+    no better than it guesses the chunk's first token (8.7% vs 8.7%), and the summarizer built on it
+    binds one person's first name to another's surname. With the chunks shuffled, every token after
+    a chunk's first can only be found by content ("the token that follows the one I just wrote"),
+    which is how a name is copied from wherever it stands in a document.
     """
     low, high = random_tokens
-    if n and (length < 1 or high <= low):
-        raise ValueError(f"copy pairs need length >= 1 and a non-empty token range, "
-                         f"got {length}, {random_tokens}")
+    if n and (length < 1 or high <= low or chunk_len < 0):
+        raise ValueError(f"copy pairs need length >= 1, a non-empty token range and chunk_len >= 0, "
+                         f"got {length}, {random_tokens}, {chunk_len}")
     pairs = []
     for index in range(n):
-        ids = np.random.default_rng([seed, index]).integers(low, high, size=length).tolist()
-        pairs.append(EncodedPair(f"{key_prefix}-{index:07d}", [bos, *ids, eos], [bos, *ids, eos]))
+        rng = np.random.default_rng([seed, index])
+        ids = rng.integers(low, high, size=length).tolist()
+        source = ids
+        if chunk_len:
+            chunks = [ids[start:start + chunk_len] for start in range(0, length, chunk_len)]
+            source = [t for k in rng.permutation(len(chunks)) for t in chunks[k]]
+        pairs.append(EncodedPair(f"{key_prefix}-{index:07d}", [bos, *source, eos], [bos, *ids, eos]))
     return pairs
 
 
@@ -96,6 +109,7 @@ def copy_warmup(cfg: dict, run: RunDir, model, tokenizer, accelerator, echo=prin
 
     copy_cfg, train_cfg = cfg["copy_task"], cfg["train"]
     steps, length = int(copy_cfg["warmup_steps"]), int(copy_cfg.get("length", 40))
+    chunk_len = int(copy_cfg.get("chunk_len") or 0)
     warm_cfg = {
         **cfg, "run_id": f"{run.run_id}-{COPY_WARMUP_DIR}", "run_dir": str(run.path / COPY_WARMUP_DIR),
         "optim": {**cfg["optim"], "lr": float(copy_cfg["lr"]), "schedule": "constant", "warmup_steps": 0,
@@ -112,9 +126,9 @@ def copy_warmup(cfg: dict, run: RunDir, model, tokenizer, accelerator, echo=prin
         bos, eos = tokenizer.bos_token_id, tokenizer.eos_token_id
         random_tokens = (len(tokenizer.all_special_ids), len(tokenizer))
         train_pairs = copy_pairs(steps * per_update * accelerator.num_processes, length, random_tokens,
-                                 seed=cfg["seed"], bos=bos, eos=eos)
+                                 seed=cfg["seed"], bos=bos, eos=eos, chunk_len=chunk_len)
         valid_pairs = copy_pairs(64, length, random_tokens, seed=cfg["seed"] + 1, bos=bos, eos=eos,
-                                 key_prefix="copy-validation")
+                                 key_prefix="copy-validation", chunk_len=chunk_len)
         logger = MetricsLogger(warm_run.path, enabled=accelerator.is_main_process, wandb_cfg=None,
                                config=warm_cfg, run_name=f"pretrain-{warm_cfg['run_id']}")
         final, model = train(warm_cfg, warm_run, model, tokenizer, train_pairs, valid_pairs, None,
@@ -208,7 +222,8 @@ def run(cfg: dict, *, echo=print) -> RunDir | None:
     random_tokens = (len(tokenizer.all_special_ids), len(tokenizer))
     train_pairs = train_pairs + copy_pairs(n_copy, int(copy_cfg.get("length", 40)), random_tokens,
                                            seed=cfg["seed"], bos=tokenizer.bos_token_id,
-                                           eos=tokenizer.eos_token_id)
+                                           eos=tokenizer.eos_token_id,
+                                           chunk_len=int(copy_cfg.get("chunk_len") or 0))
     run.stats.update(corpus_stats(train_pairs, valid_pairs, tokenizer))
     started = time.perf_counter()
     validate = name_copy_validator(valid_texts, max_len)

@@ -124,3 +124,27 @@ def test_copy_pairs_are_random_strings_copied_and_keyed_by_seed_and_index():
     assert copy_pairs(0, 5, (4, 4), seed=0, bos=0, eos=2) == []
     with pytest.raises(ValueError, match="non-empty token range"):
         copy_pairs(1, 5, (4, 4), seed=0, bos=0, eos=2)
+
+
+def test_chunked_copy_pairs_shuffle_whole_chunks_of_the_same_target():
+    plain = copy_pairs(4, 7, (4, 40), seed=3, bos=0, eos=2)
+    chunked = copy_pairs(4, 7, (4, 40), seed=3, bos=0, eos=2, chunk_len=3)
+    assert [p.target_ids for p in chunked] == [p.target_ids for p in plain]  # the same strings
+    moved = 0
+    for p in chunked:
+        target = p.target_ids[1:-1]
+        chunks = [tuple(target[0:3]), tuple(target[3:6]), tuple(target[6:7])]  # the last one is short
+        source = p.source_ids[1:-1]
+        assert p.source_ids[0] == 0 and p.source_ids[-1] == 2 and sorted(source) == sorted(target)
+        # the source is the chunks, each whole, in some order
+        lengths = [len(c) for c in chunks]
+        found, cursor = [], 0
+        while cursor < len(source):
+            match = next(c for c in chunks if tuple(source[cursor:cursor + len(c)]) == c and c not in found)
+            found.append(match)
+            cursor += len(match)
+        assert sorted(found) == sorted(chunks) and sum(lengths) == 7
+        moved += found != chunks
+    assert moved > 0  # some order changed (4 strings of 3 chunks: P(all unchanged) = 1/1296)
+    with pytest.raises(ValueError, match="chunk_len >= 0"):
+        copy_pairs(1, 5, (4, 9), seed=0, bos=0, eos=2, chunk_len=-1)
