@@ -42,6 +42,8 @@ VARIANTS: dict[str, dict] = {
                   "recipe": ["copy_task.warmup_steps=0", "copy_task.share=0.0"], "mle": []},
     "pretrained": {"about": "+ copy warm-up (300 updates), copy pairs in the denoising (the demo's recipe)",
                    "recipe": [], "mle": []},
+    "deeper": {"about": "the demo's recipe with 4 + 4 layers instead of 2 + 2 (d_model 128)",
+               "recipe": ["model.tiny.encoder_layers=4", "model.tiny.decoder_layers=4"], "mle": []},
 }
 
 

@@ -36,8 +36,9 @@ def main(argv=None) -> int:
     torch.manual_seed(0)
     rows = open_input(args.data).rows(args.split)[: args.max_docs]
     results = {}
-    print("| model | inside chunks | chunk starts | surname top-1 | surname log-prob | surnames |")
-    print("|---|---|---|---|---|---|")
+    print("| model | inside chunks | chunk starts | surname top-1 | surname log-prob | surnames "
+          "| swapped first name: its surname | the role's surname | swaps |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for path in args.models:
         model_path = path if Path(path, "config.json").exists() else open_input(path).model_path
         model = AutoModelForSeq2SeqLM.from_pretrained(model_path)
@@ -48,7 +49,8 @@ def main(argv=None) -> int:
         r = probe(model, tokenizer, rows, chunk_len=args.chunk_len)
         results[path] = r
         print(f"| {path} | {100 * r['chunk_within']:.1f}% | {100 * r['chunk_start']:.1f}% | "
-              f"{100 * r['surname_top1']:.1f}% | {r['surname_log_prob']:.3f} | {r['n_surnames']} |",
+              f"{100 * r['surname_top1']:.1f}% | {r['surname_log_prob']:.3f} | {r['n_surnames']} | "
+              f"{100 * r['swapped_bound']:.1f}% | {100 * r['swapped_role']:.1f}% | {r['n_swapped']} |",
               flush=True)
     if args.output:
         with open(args.output, "w") as f:

@@ -13,6 +13,10 @@ token *k* can read input token *k* by position. The probes tell the two apart:
 - **surname binding**: teacher-forced on references, the share of full person names (also written in
   full in the document) whose surname's first token is the model's top-1 prediction right after the
   first name, and its mean log-probability.
+- **binding against the role**: the same, with the reference's first name replaced by the first name
+  of another person of the document (:func:`swapped_first_names`). A model that binds writes that
+  person's surname; one that picks the surname by role (who won, who was appointed) writes the surname
+  the reference had: the mangled copy. Both shares are reported.
 
 The counting is pure (:func:`continuation_accuracy`, :func:`surname_token_positions`); :func:`probe`
 runs a model.
@@ -21,6 +25,7 @@ runs a model.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import NamedTuple
 
 import numpy as np
 
@@ -68,9 +73,40 @@ def surname_token_positions(
     return positions
 
 
+class SwappedName(NamedTuple):
+    prefix: str  # the reference up to a full name's first name, replaced by another person's first name
+    bound_surname: str  # that other person's surname: what a model that binds writes next
+    role_surname: str  # the surname the reference had there: a mangled copy if written next
+
+
+def _full_names(text: str) -> list[tuple[str, str, int]]:
+    """(first name, surname, start) of the full person names of ``text``."""
+    names = []
+    for m in find_mentions(text):
+        first, _, surname = m.surface.rpartition(" ")
+        if m.entity_type == PERSON and m.name_part == "full" and first:
+            names.append((first, surname, m.span[0]))
+    return names
+
+
+def swapped_first_names(reference: str, document: str) -> list[SwappedName]:
+    """For each full person name of ``reference`` that ``document`` writes in full, and each other
+    person the document names in full (first name and surname both different): the reference up to
+    that name with the other person's first name in place of its own."""
+    people = {(first, surname) for first, surname, _ in _full_names(document)}
+    cases = []
+    for first, surname, start in _full_names(reference):
+        if (first, surname) not in people:
+            continue
+        for other_first, other_surname in sorted(people):
+            if other_first != first and other_surname != surname:
+                cases.append(SwappedName(reference[:start] + other_first, other_surname, surname))
+    return cases
+
+
 def probe(model, tokenizer, rows: Sequence[Mapping], *, n_strings: int = 64, length: int = 40,
           chunk_len: int = 3, max_source_len: int = 320, seed: int = 1) -> dict[str, float]:
-    """Both probes for one model: ``rows`` are factworld rows (``document``, ``summary``)."""
+    """The three probes for one model: ``rows`` are factworld rows (``document``, ``summary``)."""
     import torch
 
     from consum.training.common import decoder_inputs
@@ -102,7 +138,30 @@ def probe(model, tokenizer, rows: Sequence[Mapping], *, n_strings: int = 64, len
             for k in positions:
                 hits.append(int(log_p[k].argmax()) == encoded["input_ids"][k])
                 log_probs.append(float(log_p[k, encoded["input_ids"][k]]))
+        bound, by_role = [], []
+        for row in rows:
+            cases = swapped_first_names(row["summary"], row["document"])
+            if not cases:
+                continue
+            source = tokenizer(row["document"], return_tensors="pt", truncation=True,
+                               max_length=max_source_len)
+            encoder_outputs = model.get_encoder()(**source)
+            for case in cases:
+                prefix = tokenizer(case.prefix)["input_ids"][:-1]  # <s> ..., without </s>
+                logits = model(encoder_outputs=encoder_outputs, attention_mask=source["attention_mask"],
+                               decoder_input_ids=torch.tensor([[start_id, *prefix]])).logits[0, -1]
+                predicted = int(logits.argmax())
+                bound.append(predicted == _first_token(tokenizer, case.bound_surname))
+                by_role.append(predicted == _first_token(tokenizer, case.role_surname))
+    result.update({"swapped_bound": float(np.mean(bound)) if bound else float("nan"),
+                   "swapped_role": float(np.mean(by_role)) if by_role else float("nan"),
+                   "n_swapped": len(bound)})
     result.update({"surname_top1": float(np.mean(hits)) if hits else float("nan"),
                    "surname_log_prob": float(np.mean(log_probs)) if log_probs else float("nan"),
                    "n_surnames": len(hits)})
     return result
+
+
+def _first_token(tokenizer, word: str) -> int:
+    """The first token of ``word`` written after a space (as it follows a first name)."""
+    return tokenizer(" " + word, add_special_tokens=False)["input_ids"][0]

@@ -1,6 +1,11 @@
 import pytest
 
-from consum.evaluation.copy_probe import continuation_accuracy, surname_token_positions
+from consum.evaluation.copy_probe import (
+    SwappedName,
+    continuation_accuracy,
+    surname_token_positions,
+    swapped_first_names,
+)
 
 
 def test_continuation_accuracy_splits_chunk_starts_from_the_tokens_after_them():
@@ -43,3 +48,15 @@ def test_surname_position_is_found_when_a_token_starts_at_the_surname_itself():
     reference = "Greta Ogunleye won."
     offsets = [(0, 5), (5, 6), (6, 14), (14, 18), (18, 19)]  # "Greta", " ", "Ogunleye", " won", "."
     assert surname_token_positions(reference, document, offsets) == [2]
+
+
+def test_swapped_first_names_put_each_other_persons_first_name_in_place_of_the_references():
+    document = ("Greta Ogunleye has been elected mayor of Kyoto. Zofia Jensen finished second. "
+                "Greta Larsen counted the votes. Ogunleye thanked Paula Ogunleye.")
+    reference = "Politician Greta Ogunleye has won in Kyoto."
+    # Greta Larsen shares the first name and Paula Ogunleye the surname: neither tells binding from role
+    assert swapped_first_names(reference, document) == [
+        SwappedName("Politician Zofia", bound_surname="Jensen", role_surname="Ogunleye"),
+    ]
+    assert swapped_first_names("Politician Paula Wojcik has won.", document) == []  # not in the document
+    assert swapped_first_names("Ogunleye has won.", document) == []  # no full name
