@@ -1,4 +1,4 @@
-"""Does a model copy by content or by position? Two teacher-forced probes (``scripts/copy_probe.py``).
+"""Does a model copy by content or by position? Three teacher-forced probes (``scripts/copy_probe.py``).
 
 A mangled copy ("Greta Jensen" for a document's "Greta Ogunleye" and "Zofia Jensen") is a binding
 error: the summarizer picks the right kind of word from the document but not the one that *follows*
@@ -18,8 +18,8 @@ token *k* can read input token *k* by position. The probes tell the two apart:
   person's surname; one that picks the surname by role (who won, who was appointed) writes the surname
   the reference had: the mangled copy. Both shares are reported.
 
-The counting is pure (:func:`continuation_accuracy`, :func:`surname_token_positions`); :func:`probe`
-runs a model.
+The counting is pure (:func:`continuation_accuracy`, :func:`surname_token_positions`,
+:func:`swapped_first_names`); :func:`probe` runs a model, encoding each document once.
 """
 
 from __future__ import annotations
@@ -46,6 +46,16 @@ def continuation_accuracy(correct: Sequence[Sequence[bool]], chunk_len: int) -> 
     return {"within": float(np.mean(within)), "start": float(np.mean(start))}
 
 
+def _full_names(text: str) -> list[tuple[str, str, int]]:
+    """(first name, surname, start) of the full person names of ``text``."""
+    names = []
+    for m in find_mentions(text):
+        first, _, surname = m.surface.rpartition(" ")
+        if m.entity_type == PERSON and m.name_part == "full" and first:
+            names.append((first, surname, m.span[0]))
+    return names
+
+
 def surname_token_positions(
     reference: str, document: str, offsets: Sequence[tuple[int, int]]
 ) -> list[int]:
@@ -55,17 +65,12 @@ def surname_token_positions(
     The first token is the one whose span covers the surname's first character (with byte-level BPE
     it also holds the space before it).
     """
-    in_document = {
-        m.key for m in find_mentions(document) if m.entity_type == PERSON and m.name_part == "full"
-    }
+    people = {(first, surname) for first, surname, _ in _full_names(document)}
     positions = []
-    for mention in find_mentions(reference):
-        if mention.entity_type != PERSON or mention.name_part != "full" or mention.key not in in_document:
+    for first, surname, start in _full_names(reference):
+        if (first, surname) not in people:
             continue
-        first, _, _ = mention.surface.rpartition(" ")
-        if not first:
-            continue
-        surname_start = mention.span[0] + len(first) + 1
+        surname_start = start + len(first) + 1
         for index, (a, b) in enumerate(offsets):
             if a <= surname_start < b:
                 positions.append(index)
@@ -77,16 +82,6 @@ class SwappedName(NamedTuple):
     prefix: str  # the reference up to a full name's first name, replaced by another person's first name
     bound_surname: str  # that other person's surname: what a model that binds writes next
     role_surname: str  # the surname the reference had there: a mangled copy if written next
-
-
-def _full_names(text: str) -> list[tuple[str, str, int]]:
-    """(first name, surname, start) of the full person names of ``text``."""
-    names = []
-    for m in find_mentions(text):
-        first, _, surname = m.surface.rpartition(" ")
-        if m.entity_type == PERSON and m.name_part == "full" and first:
-            names.append((first, surname, m.span[0]))
-    return names
 
 
 def swapped_first_names(reference: str, document: str) -> list[SwappedName]:
@@ -124,33 +119,29 @@ def probe(model, tokenizer, rows: Sequence[Mapping], *, n_strings: int = 64, len
                                                                           start_id)).logits
         correct = (logits.argmax(-1) == labels)[:, 1:-1].tolist()  # the string, without <s> and </s>
         result = {f"chunk_{k}": v for k, v in continuation_accuracy(correct, chunk_len).items()}
-        hits, log_probs = [], []
+        hits, log_probs, bound, by_role = [], [], [], []
         for row in rows:
             encoded = tokenizer(row["summary"], return_offsets_mapping=True)
             positions = surname_token_positions(row["summary"], row["document"], encoded["offset_mapping"])
-            if not positions:
-                continue
-            source = tokenizer(row["document"], return_tensors="pt", truncation=True,
-                               max_length=max_source_len)
-            labels = torch.tensor([encoded["input_ids"]])
-            log_p = model(**source, decoder_input_ids=decoder_inputs(labels, tokenizer.pad_token_id, start_id)
-                          ).logits[0].log_softmax(-1)
-            for k in positions:
-                hits.append(int(log_p[k].argmax()) == encoded["input_ids"][k])
-                log_probs.append(float(log_p[k, encoded["input_ids"][k]]))
-        bound, by_role = [], []
-        for row in rows:
             cases = swapped_first_names(row["summary"], row["document"])
-            if not cases:
+            if not positions and not cases:
                 continue
             source = tokenizer(row["document"], return_tensors="pt", truncation=True,
                                max_length=max_source_len)
-            encoder_outputs = model.get_encoder()(**source)
+            # the document's encoding, shared by both probes' decoder passes
+            memory = {"encoder_outputs": model.get_encoder()(**source),
+                      "attention_mask": source["attention_mask"]}
+            if positions:
+                labels = torch.tensor([encoded["input_ids"]])
+                decoder_input_ids = decoder_inputs(labels, tokenizer.pad_token_id, start_id)
+                log_p = model(**memory, decoder_input_ids=decoder_input_ids).logits[0].log_softmax(-1)
+                for k in positions:
+                    hits.append(int(log_p[k].argmax()) == encoded["input_ids"][k])
+                    log_probs.append(float(log_p[k, encoded["input_ids"][k]]))
             for case in cases:
                 prefix = tokenizer(case.prefix)["input_ids"][:-1]  # <s> ..., without </s>
-                logits = model(encoder_outputs=encoder_outputs, attention_mask=source["attention_mask"],
-                               decoder_input_ids=torch.tensor([[start_id, *prefix]])).logits[0, -1]
-                predicted = int(logits.argmax())
+                logits = model(**memory, decoder_input_ids=torch.tensor([[start_id, *prefix]])).logits
+                predicted = int(logits[0, -1].argmax())
                 bound.append(predicted == _first_token(tokenizer, case.bound_surname))
                 by_role.append(predicted == _first_token(tokenizer, case.role_surname))
     result.update({"swapped_bound": float(np.mean(bound)) if bound else float("nan"),

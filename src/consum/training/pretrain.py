@@ -67,11 +67,11 @@ def copy_pairs(n: int, length: int, random_tokens: tuple[int, int], *, seed: int
     "Pretraining"). Pair ``i`` depends on ``(seed, i)`` only.
 
     Why chunks: an identical source can be copied by position alone (output token *k* reads input
-    token *k*), and that is what the tiny model learns: measured, it then continues a shuffled chunk
-    no better than it guesses the chunk's first token (8.7% vs 8.7%), and the summarizer built on it
-    binds one person's first name to another's surname. With the chunks shuffled, every token after
-    a chunk's first can only be found by content ("the token that follows the one I just wrote"),
-    which is how a name is copied from wherever it stands in a document.
+    token *k*), and that is what the tiny model learns: measured (``scripts/copy_probe.py``), it then
+    continues a shuffled chunk no better than it guesses the chunk's first token (3.1% vs 3.9%), and
+    the summarizer built on it binds one person's first name to another's surname. With the chunks
+    shuffled, every token after a chunk's first can only be found by content ("the token that follows
+    the one I just wrote"), which is how a name is copied from wherever it stands in a document.
     """
     low, high = random_tokens
     if n and (length < 1 or high <= low or chunk_len < 0):
