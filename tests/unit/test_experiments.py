@@ -17,6 +17,7 @@ from hydra.errors import HydraException
 from omegaconf import OmegaConf
 
 from consum.io.rundir import UNHASHED_KEYS, config_hash
+from consum.resolvers import content_key
 from tests.conftest import CONF_DIR
 
 STAGES = ("pretrain", "prepare_data", "train_mle", "train_qagen", "generate", "score_quals",
@@ -168,3 +169,15 @@ def test_a_hub_model_experiment_gives_the_model_option_itself(stage, experiment)
     """The model block under experiment=xsum is exactly model=bart_large's (no tiny-model leftovers)."""
     chosen = plain(stage, (f"experiment={experiment}",), resolve=True)["model"]
     assert chosen == plain(stage, ("model=bart_large",), resolve=True)["model"]
+
+
+@pytest.mark.parametrize("stage", ["train_mle", "train_qagen"])
+@pytest.mark.parametrize("experiment", EXPERIMENTS)
+def test_a_stage_starting_from_the_pretrained_model_names_the_one_its_pretrain_stage_makes(stage, experiment):
+    """`make pipeline EXP=e` pretrains once, then train-mle / train-qagen load that run's model/: the
+    recipe they name must key the same run dir as the pretrain stage's (the demo's and the study's differ)."""
+    model = plain(stage, (f"experiment={experiment}",), resolve=True)["model"]
+    if model.get("recipe") is None:
+        return  # a hub model, a tiny model from random weights, or an upstream run (inputs.init)
+    recipe = composed("pretrain", (f"experiment={experiment}",)).pretrained  # its run_id: this key
+    assert model["name_or_path"].endswith(f"/pretrain/{content_key(recipe)}/model")
