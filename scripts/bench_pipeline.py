@@ -22,16 +22,14 @@ import sys
 import time
 from pathlib import Path
 
+from copy_ablation import MEASURED_MLE, SCRATCH_MODEL  # scripts/ is on sys.path when run
+
 REPO = Path(__file__).resolve().parents[1]
-TINY_BEFORE_PRETRAINING = ("model.tiny={vocab_size:3000,min_frequency:2,d_model:128,encoder_layers:2,"
-                           "decoder_layers:2,attention_heads:4,ffn_dim:512,max_position_embeddings:1024,"
-                           "dropout:0.1}")
 # stage -> overrides that turn factworld_small's settings of today into the demo's before pretraining
+# (the model and MLE budget the copy ablation's "scratch" row measured)
 BEFORE_PRETRAINING = {
-    "train_mle": ["model.name=tiny", "model.name_or_path=null", "model.recipe=null",
-                  TINY_BEFORE_PRETRAINING, "train.max_steps=2500"],
-    "train_qagen": ["model.name=tiny", "model.name_or_path=null", "model.recipe=null",
-                    TINY_BEFORE_PRETRAINING, "inputs.init=${paths.runs_dir}/train_mle/${run_id}",
+    "train_mle": ["model.name=tiny", *SCRATCH_MODEL, *MEASURED_MLE],
+    "train_qagen": ["model.name=tiny", *SCRATCH_MODEL, "inputs.init=${paths.runs_dir}/train_mle/${run_id}",
                     "train.max_steps=1000"],
     "score_quals": ["cache=${paths.root_dir}/cache/qa_cache_before_pretraining.sqlite"],
     "evaluate": ["cache=${paths.root_dir}/cache/qa_cache_before_pretraining.sqlite"],
