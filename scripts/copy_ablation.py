@@ -42,7 +42,8 @@ VARIANTS: dict[str, dict] = {
     # overrides
     "scratch": {"about": "the demo before pretraining: BPE 3k on the training texts, random init",
                 "recipe": None, "mle": [*SCRATCH_MODEL, *MEASURED_MLE]},
-    "tokenizer": {"about": "BPE on the pretraining stream (4,941 tokens, every name one), random init; MLE 2,500 updates",
+    "tokenizer": {"about": "BPE on the pretraining stream (4,941 tokens, every name one), random init; "
+                           "MLE 2,500 updates",
                   "recipe": ["train.max_steps=null", "train.max_epochs=0", "copy_task.warmup_steps=0",
                              "optim.schedule=constant"],
                   "mle": MEASURED_MLE},
@@ -57,9 +58,13 @@ VARIANTS: dict[str, dict] = {
                "mle": ["train.max_steps=1000"]},
     "short": {"about": "the demo's recipe: copy warm-up, 1,500 denoising updates; MLE 1,000 updates",
               "recipe": [], "mle": []},
-    "wider": {"about": "the demo's recipe with d_model 256 and FFN 1,024 instead of 128 and 512 (2 + 2 layers); "
+    "wider": {"about": "the demo's recipe with d_model 256 and FFN 1,024 instead of 128 and 512 "
+                       "(2 + 2 layers); "
                        "MLE 1,000 updates",
               "recipe": ["model.tiny.d_model=256", "model.tiny.ffn_dim=1024"], "mle": []},
+    "binding": {"about": "the demo's recipe and MLE, plus binding pairs for half of the training documents "
+                         "(binding.share=0.5)",
+                "recipe": [], "mle": ["binding.share=0.5"]},
 }
 
 

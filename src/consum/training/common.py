@@ -66,6 +66,9 @@ class EncodedPair:
     key: str
     source_ids: list[int]
     target_ids: list[int]
+    # Target tokens before this index are teacher-forced inputs only, not predicted (no loss): a
+    # binding pair (training/binding.py) learns only the end of its target.
+    loss_from: int = 0
 
 
 def encode_summaries(
@@ -126,7 +129,13 @@ def collate_pairs(pairs: Sequence[EncodedPair], pad_token_id: int) -> dict:
         input_ids[row, : len(pair.source_ids)] = torch.tensor(pair.source_ids)
         attention_mask[row, : len(pair.source_ids)] = 1
         labels[row, : len(pair.target_ids)] = torch.tensor(pair.target_ids)
-    return {"input_ids": input_ids, "attention_mask": attention_mask, "labels": labels}
+    batch = {"input_ids": input_ids, "attention_mask": attention_mask, "labels": labels}
+    if any(pair.loss_from for pair in pairs):
+        # the teacher-forcing input still reads the whole target; only the labels lose their prefix
+        batch["decoder_targets"] = labels.clone()
+        for row, pair in enumerate(pairs):
+            labels[row, : pair.loss_from] = -100
+    return batch
 
 
 def make_loader(

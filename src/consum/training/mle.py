@@ -31,7 +31,8 @@ def batch_loss(model, batch: dict, epsilon: float, pad_token_id: int, decoder_st
     logits = model(
         input_ids=batch["input_ids"],
         attention_mask=batch["attention_mask"],
-        decoder_input_ids=decoder_inputs(batch["labels"], pad_token_id, decoder_start_token_id),
+        decoder_input_ids=decoder_inputs(batch.get("decoder_targets", batch["labels"]), pad_token_id,
+                                         decoder_start_token_id),
     ).logits
     return label_smoothed_nll_sum(logits, batch["labels"], epsilon)
 
@@ -60,7 +61,7 @@ def pair_data(pairs: Sequence[EncodedPair], train_cfg: dict, pad_id: int) -> Tra
         batches=token_budget_batches(
             lengths, train_cfg["max_tokens"], train_cfg.get("max_examples_per_batch")
         ),
-        target_tokens=[len(p.target_ids) for p in pairs],
+        target_tokens=[len(p.target_ids) - p.loss_from for p in pairs],
         collate=functools.partial(collate_pairs, pad_token_id=pad_id),
     )
 
@@ -167,6 +168,15 @@ def run(cfg: dict) -> RunDir:
     valid_pairs, _ = encode_summaries(
         tokenizer, valid_rows, train_cfg["max_source_len"], train_cfg["max_target_len"]
     )
+    binding_cfg = cfg.get("binding") or {}
+    if float(binding_cfg.get("share") or 0.0) > 0:
+        from consum.training.binding import binding_pairs
+
+        extra = binding_pairs(tokenizer, train_rows, train_pairs, share=float(binding_cfg["share"]),
+                              seed=cfg["seed"], types=tuple(binding_cfg.get("types") or ("PERSON", "ORG")),
+                              max_target_len=train_cfg["max_target_len"])
+        run.stats["n_binding_pairs"] = len(extra)
+        train_pairs = train_pairs + extra
     rouge_rows = valid_rows[: train_cfg["val_rouge_docs"]]
     if rouge_rows:
         run.stats["lead_baseline"] = lead_baseline_rouge(rouge_rows)
