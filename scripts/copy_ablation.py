@@ -65,6 +65,10 @@ VARIANTS: dict[str, dict] = {
     "binding": {"about": "the demo's recipe and MLE, plus binding pairs for half of the training documents "
                          "(binding.share=0.5)",
                 "recipe": [], "mle": ["binding.share=0.5"]},
+    "binding-more": {"about": "the same with up to 3 binding pairs for every training document, and 3x "
+                              "the MLE updates (3,000: about the demo's exposure to the real pairs)",
+                     "recipe": [],
+                     "mle": ["binding.share=1.0", "binding.per_document=3", "train.max_steps=3000"]},
 }
 
 

@@ -73,9 +73,10 @@ def binding_cases(reference: str, doc_facts: Mapping | str, types: Sequence[str]
 
 def binding_pairs(tokenizer, rows: Sequence[Mapping], source_pairs: Sequence[EncodedPair], *,
                   share: float, seed: int, types: Sequence[str] = ("PERSON", "ORG"),
-                  max_target_len: int = 256) -> list[EncodedPair]:
-    """One binding pair for a ``share`` of the rows that have a case (the case drawn at random),
-    sharing the source tokens of the row's own pair (``source_pairs``, same order as ``rows``).
+                  max_target_len: int = 256, per_document: int = 1) -> list[EncodedPair]:
+    """Binding pairs for a ``share`` of the rows that have a case: ``per_document`` of its cases (all
+    when it has fewer) drawn at random, sharing the source tokens of the row's own pair
+    (``source_pairs``, same order as ``rows``).
 
     Row ``i`` draws from ``(seed, i)`` alone, so the pairs do not depend on the other rows. Target:
     ``<s>`` + prefix + continuation tokens (no ``</s>``: nothing is learned after the name), with
@@ -84,6 +85,8 @@ def binding_pairs(tokenizer, rows: Sequence[Mapping], source_pairs: Sequence[Enc
     """
     if not 0.0 <= share <= 1.0:
         raise ValueError(f"binding share must be in [0, 1], got {share}")
+    if per_document < 1:
+        raise ValueError(f"binding per_document must be >= 1, got {per_document}")
     if len(rows) != len(source_pairs):
         raise ValueError(f"{len(rows)} rows but {len(source_pairs)} source pairs")
     pairs = []
@@ -97,11 +100,17 @@ def binding_pairs(tokenizer, rows: Sequence[Mapping], source_pairs: Sequence[Enc
         cases = binding_cases(row["summary"], row["doc_facts"], types)
         if not cases or rng.random() >= share:
             continue
-        case = cases[int(rng.integers(len(cases)))]
-        prefix = tokenizer(case.prefix, add_special_tokens=True)["input_ids"][:-1]  # drop </s>
-        whole = tokenizer(case.prefix + case.continuation, add_special_tokens=True)["input_ids"][:-1]
-        if whole[: len(prefix)] != prefix or len(whole) == len(prefix) or len(whole) > max_target_len:
-            continue
-        pairs.append(EncodedPair(f"{row['doc_id']}-binding", own.source_ids, whole, loss_from=len(prefix)))
+        if per_document == 1:
+            chosen = [int(rng.integers(len(cases)))]
+        else:
+            chosen = rng.permutation(len(cases))[:per_document].tolist()
+        for number, case_index in enumerate(chosen):
+            case = cases[case_index]
+            prefix = tokenizer(case.prefix, add_special_tokens=True)["input_ids"][:-1]  # drop </s>
+            whole = tokenizer(case.prefix + case.continuation, add_special_tokens=True)["input_ids"][:-1]
+            if whole[: len(prefix)] != prefix or len(whole) == len(prefix) or len(whole) > max_target_len:
+                continue
+            key = f"{row['doc_id']}-binding" + (f"-{number}" if number else "")
+            pairs.append(EncodedPair(key, own.source_ids, whole, loss_from=len(prefix)))
     return pairs
 

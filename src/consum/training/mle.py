@@ -174,7 +174,8 @@ def run(cfg: dict) -> RunDir:
 
         extra = binding_pairs(tokenizer, train_rows, train_pairs, share=float(binding_cfg["share"]),
                               seed=cfg["seed"], types=tuple(binding_cfg.get("types") or ("PERSON", "ORG")),
-                              max_target_len=train_cfg["max_target_len"])
+                              max_target_len=train_cfg["max_target_len"],
+                              per_document=int(binding_cfg.get("per_document") or 1))
         run.stats["n_binding_pairs"] = len(extra)
         train_pairs = train_pairs + extra
     rouge_rows = valid_rows[: train_cfg["val_rouge_docs"]]

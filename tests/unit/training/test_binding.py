@@ -79,8 +79,22 @@ def test_pairs_learn_only_the_rest_of_the_other_name(tokenizer):
     assert binding_pairs(tokenizer, rows, sources, share=1.0, seed=0) == pairs
 
 
+def test_pairs_per_document_draws_distinct_cases(tokenizer):
+    rows, sources = rows_and_sources(tokenizer)
+    rows[0]["doc_facts"] = json.dumps(facts(("PERSON", "Ana Silva"), ("PERSON", "Ben Okafor"),
+                                            ("PERSON", "Chen Wei"), ("PERSON", "Dara Quinn")))
+    pairs = binding_pairs(tokenizer, rows, sources, share=1.0, seed=0, per_document=2)
+    assert [p.key for p in pairs] == ["d0-binding", "d0-binding-1"]
+    rests = {tokenizer.decode(p.target_ids[p.loss_from:]) for p in pairs}
+    assert len(rests) == 2 and rests <= {" Okafor", " Wei", " Quinn"}
+    everything = binding_pairs(tokenizer, rows, sources, share=1.0, seed=0, per_document=10)
+    assert {tokenizer.decode(p.target_ids[p.loss_from:]) for p in everything} == {" Okafor", " Wei", " Quinn"}
+
+
 def test_pairs_reject_bad_input(tokenizer):
     rows, sources = rows_and_sources(tokenizer)
+    with pytest.raises(ValueError, match="per_document"):
+        binding_pairs(tokenizer, rows, sources, share=1.0, seed=0, per_document=0)
     with pytest.raises(ValueError, match="share"):
         binding_pairs(tokenizer, rows, sources, share=1.5, seed=0)
     with pytest.raises(ValueError, match="source pairs"):
