@@ -116,6 +116,18 @@ def test_train_qagen_starts_from_an_mle_run(pipeline):
         ))
 
 
+def test_train_mle_adds_binding_pairs_from_the_config(pipeline):
+    runs = pipeline / "runs"
+    run = mle.run(compose_stage(
+        pipeline, "train_mle", "run_id=binding", f"inputs.data={runs}/prepare_data/tiny",
+        "binding.share=1.0", "binding.per_document=2", "train.max_steps=2", "train.eval_every=100000",
+    ))
+    stats = open_input(run.path).manifest["stats"]
+    n_docs = len(open_input(runs / "prepare_data" / "tiny").rows("train"))
+    assert stats["n_binding_pairs"] > n_docs // 2  # most tiny documents have two persons or orgs
+    assert stats["n_train"] == n_docs + stats["n_binding_pairs"]
+
+
 def test_rerun_skips_complete_stage(pipeline, capsys):
     import inspect
 

@@ -113,4 +113,3 @@ def binding_pairs(tokenizer, rows: Sequence[Mapping], source_pairs: Sequence[Enc
             key = f"{row['doc_id']}-binding" + (f"-{number}" if number else "")
             pairs.append(EncodedPair(key, own.source_ids, whole, loss_from=len(prefix)))
     return pairs
-

@@ -168,14 +168,14 @@ def run(cfg: dict) -> RunDir:
     valid_pairs, _ = encode_summaries(
         tokenizer, valid_rows, train_cfg["max_source_len"], train_cfg["max_target_len"]
     )
-    binding_cfg = cfg.get("binding") or {}
-    if float(binding_cfg.get("share") or 0.0) > 0:
+    binding_cfg = cfg.get("binding") or {}  # conf/train_mle.yaml gives every key
+    if binding_cfg.get("share"):
         from consum.training.binding import binding_pairs
 
         extra = binding_pairs(tokenizer, train_rows, train_pairs, share=float(binding_cfg["share"]),
-                              seed=cfg["seed"], types=tuple(binding_cfg.get("types") or ("PERSON", "ORG")),
+                              seed=cfg["seed"], types=tuple(binding_cfg["types"]),
                               max_target_len=train_cfg["max_target_len"],
-                              per_document=int(binding_cfg.get("per_document") or 1))
+                              per_document=int(binding_cfg["per_document"]))
         run.stats["n_binding_pairs"] = len(extra)
         train_pairs = train_pairs + extra
     rouge_rows = valid_rows[: train_cfg["val_rouge_docs"]]
