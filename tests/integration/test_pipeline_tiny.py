@@ -89,6 +89,15 @@ def test_every_stage_completes_and_chains(pipeline):
     assert "exact-copy rate" in (runs["evaluate"].path / "results.md").read_text()
     worst = runs["evaluate"].rows("summaries_mle")
     assert all("oracle_flags" in r and "oracle_verdict" in r for r in worst)
+    # QUALS against the oracle per kind: score-quals on references and candidates, evaluate on outputs
+    by_set = runs["score_quals"].manifest["stats"]["quals_vs_oracle"]
+    assert set(by_set) == {"references", "candidates"}
+    n_refs = sum(r["cand_id"] == "ref" for r in scores)
+    assert by_set["references"]["n"] + by_set["references"]["n_unscored"] == n_refs
+    assert set(by_set["candidates"]["by_kind"]) == set(kinds)
+    auc = results["quals_auc_vs_oracle"]
+    assert set(auc["by_system"]) == {"mle", "conseq"} and set(auc["by_kind"]) == set(kinds)
+    assert "each kind vs the faithful ones" in (runs["evaluate"].path / "results.md").read_text()
 
 
 def test_train_qagen_starts_from_an_mle_run(pipeline):
@@ -114,6 +123,29 @@ def test_train_qagen_starts_from_an_mle_run(pipeline):
             pipeline, "train_qagen", "run_id=from_nothing", f"inputs.init={runs}/train_mle/nothing",
             f"inputs.data={runs}/prepare_data/tiny", "train.max_steps=2",
         ))
+
+
+def test_answer_conditioned_qagen_scores_with_answer_spans(pipeline):
+    from consum.quals.scorer import QualsScorer
+
+    runs = pipeline / "runs"
+    run = qagen.run(compose_stage(
+        pipeline, "train_qagen", "run_id=conditioned", f"inputs.data={runs}/prepare_data/tiny",
+        "qagen_data.answer_conditioned=0.5", "train.max_steps=2", "train.eval_every=100000",
+    ))
+    stats = open_input(run.path).manifest["stats"]
+    assert 0.3 * stats["n_train"] < stats["n_answer_conditioned"] < 0.7 * stats["n_train"]
+    scorer = QualsScorer.from_pretrained(run.path, answers="spans", answer_extractor="factworld",
+                                         generation={"num_beams": 4, "num_groups": 4})
+    row = open_input(runs / "prepare_data" / "tiny").rows("validation")[0]
+    [result] = scorer.score([row["document"]], [row["summary"]])
+    from consum.quals.answers import factworld_answer_spans
+
+    asked = factworld_answer_spans(row["summary"])
+    assert result.n_generated == len(asked) > 0  # one question asked per entity of the reference
+    assert {p.answer for p in result.pairs} <= set(asked)
+    with pytest.raises(ValueError, match="answer_conditioned"):  # the pipeline's QAGen learned none
+        QualsScorer.from_pretrained(runs / "train_qagen" / "tiny", answers="spans")
 
 
 def test_train_mle_adds_binding_pairs_from_the_config(pipeline):

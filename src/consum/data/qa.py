@@ -25,6 +25,30 @@ def encode_qa_target(tokenizer, question: str, answer: str, sep_id: int) -> list
     return [*q_ids, sep_id, *a_ids, tokenizer.eos_token_id]
 
 
+def encode_answer_conditioned_source(
+    tokenizer, answer: str, context_ids: list[int], sep_id: int, max_len: int
+) -> list[int]:
+    """``<s> a ⊕ SEP ⊕ context </s>``: the encoder input that asks QAGen for a question about ``answer``.
+
+    ``context_ids`` is the context as the tokenizer encodes it (``<s> ... </s>``); the context is cut
+    so the whole input fits ``max_len`` (its ``</s>`` kept). The target stays ``q ⊕ SEP ⊕ a ⊕ </s>``
+    (:func:`encode_qa_target`), so one model serves both QUALS modes: plain contexts (the original's
+    question-first generation) and answer-conditioned ones (``quals.answers=spans``, as QAGS asks a
+    question about every answer span it extracts, here without a second model).
+
+    >>> class Tok:  # a tokenizer whose every word is one token, id = its length
+    ...     bos_token_id, eos_token_id = 0, 2
+    ...     def __call__(self, text, add_special_tokens=True):
+    ...         return {"input_ids": [len(w) for w in text.split()]}
+    >>> encode_answer_conditioned_source(Tok(), "forty", [0, 7, 8, 9, 2], sep_id=99, max_len=6)
+    [0, 5, 99, 7, 8, 2]
+    """
+    a_ids = tokenizer(answer, add_special_tokens=False)["input_ids"]
+    body = context_ids[1:-1] if context_ids and context_ids[0] == tokenizer.bos_token_id else context_ids[:-1]
+    room = max(max_len - len(a_ids) - 3, 0)  # <s>, SEP, </s>
+    return [tokenizer.bos_token_id, *a_ids, sep_id, *body[:room], tokenizer.eos_token_id]
+
+
 def load_qa_json(path: str | Path) -> dict:
     """Read a SQuAD or NewsQA json file; a missing file, bad UTF-8 or malformed JSON is a
     :class:`DataError` naming the file (and the line, for JSON)."""

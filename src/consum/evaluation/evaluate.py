@@ -13,7 +13,6 @@ import json
 from consum.data.factworld.oracle import ERROR_KINDS
 from consum.data.schema import DataError
 from consum.evaluation.bootstrap import bootstrap_ci, paired_bootstrap_diff
-from consum.evaluation.metric_stats import roc_auc
 from consum.io.rundir import RunDir, environment_line, open_input
 from consum.io.shards import write_shard
 from consum.io.stage import open_stage
@@ -198,17 +197,16 @@ def compare_systems(per_doc: dict[str, list[dict]], cfg: dict) -> dict:
 
 
 def quals_auc(per_doc: dict[str, list[dict]]) -> dict:
-    """How well low QUALS flags oracle-hallucinated system outputs (pooled over systems)."""
-    pairs = [
-        (m["quals"], m["hallucinated"])
-        for rows in per_doc.values() for m in rows if m.get("quals") is not None
-    ]
-    labels = [int(h) for _, h in pairs]
-    if not pairs or len(set(labels)) < 2:
-        return {"roc_auc": None, "n": len(pairs)}
-    return {
-        "roc_auc": roc_auc([-q for q, _ in pairs], labels), "n": len(pairs), "n_hallucinated": sum(labels)
-    }
+    """How well low QUALS flags oracle-hallucinated system outputs, overall and per kind of error:
+    pooled over systems, and per system under ``by_system``."""
+    from consum.evaluation.oracle_metrics import quals_auc_by_kind
+
+    def auc(rows: list[dict]) -> dict:
+        return quals_auc_by_kind([m.get("quals") for m in rows], rows)
+
+    pooled = auc([m for rows in per_doc.values() for m in rows])
+    pooled["by_system"] = {name: auc(rows) for name, rows in per_doc.items()}
+    return pooled
 
 
 def results_table(results: dict) -> str:
@@ -231,8 +229,10 @@ def results_table(results: dict) -> str:
     )
     auc = results.get("quals_auc_vs_oracle")
     if auc and auc.get("roc_auc") is not None:
+        from consum.evaluation.oracle_metrics import auc_by_kind_line
+
         lines.append(
-            "QUALS ROC-AUC against oracle hallucination labels (system outputs, pooled): "
-            f"{auc['roc_auc']:.3f} (n={auc['n']})."
+            "QUALS ROC-AUC against the oracle (faithful vs hallucinated system outputs, pooled): "
+            + auc_by_kind_line(auc) + "."
         )
     return "\n".join(lines)

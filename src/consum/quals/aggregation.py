@@ -66,6 +66,26 @@ def summary_quals(pair_scores: Sequence[float]) -> float | None:
     return _mean(pair_scores)
 
 
+def summary_score(pair_scores: Sequence[float], aggregation: str = "mean") -> float | None:
+    """A summary's QUALS from its pair scores: ``mean`` (the original) or ``min``; None without pairs.
+
+    ``min`` scores a summary by its least supported QA pair: one invented fact among five supported
+    ones moves the mean by a fifth of its gap, and the minimum by all of it.
+
+    >>> summary_score([-0.5, -0.25, -2.0, 0.75], "mean")
+    -0.5
+    >>> summary_score([-0.5, -0.25, -2.0, 0.75], "min")
+    -2.0
+    >>> summary_score([], "min") is None
+    True
+    """
+    if aggregation == "mean":
+        return summary_quals(pair_scores)
+    if aggregation == "min":
+        return min(pair_scores) if pair_scores else None
+    raise ValueError(f"aggregation must be 'mean' or 'min', got {aggregation!r}")
+
+
 def pair_scores_from_padded(
     doc_logprobs: torch.Tensor, summary_logprobs: torch.Tensor, mask: torch.Tensor
 ) -> torch.Tensor:

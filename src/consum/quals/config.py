@@ -31,14 +31,33 @@ class QualsConfig:
     summary_batch_size: int = 16     # summaries per diverse-beam call (x num_beams decoder rows)
     score_batch_tokens: int = 16384  # teacher-forcing budget: QA rows x longest (document + QA) tokens
     precision: str = "no"            # no | bf16 | fp16 autocast on CUDA (log-softmax stays fp32)
+    # Beyond the original (docs/quals.md "Levers"); the defaults are the original's.
+    answers: str = "generated"       # generated (parity) | spans (a question per answer span) | both
+    answer_extractor: str = "auto"   # spans: regex | factworld | spacy[:model] | auto (spaCy, else regex)
+    question_beams: int = 4          # spans: beam size of the answer-conditioned question
+    max_question_len: int = 32       # spans: question tokens
+    aggregation: str = "mean"        # mean (parity) | min: a summary is as good as its worst pair
+    pair_tokens: str = "all"         # all (parity: question, SEP, answer, EOS) | answer (answer tokens only)
 
     def __post_init__(self):
-        if self.filter not in ("original", "strict"):
-            raise ValueError(f"quals.filter must be 'original' or 'strict', got {self.filter!r}")
-        if self.summary_side not in ("penalised", "clean"):
-            raise ValueError(f"quals.summary_side must be 'penalised' or 'clean', got {self.summary_side!r}")
-        if self.precision not in ("no", "bf16", "fp16"):
-            raise ValueError(f"quals.precision must be no, bf16 or fp16, got {self.precision!r}")
+        choices = {
+            "filter": ("original", "strict"), "summary_side": ("penalised", "clean"),
+            "precision": ("no", "bf16", "fp16"), "answers": ("generated", "spans", "both"),
+            "aggregation": ("mean", "min"), "pair_tokens": ("all", "answer"),
+        }
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                raise ValueError(
+                    f"quals.{name} must be one of {', '.join(allowed)}; got {getattr(self, name)!r}"
+                )
+        if self.question_beams < 1 or self.max_question_len < 1:
+            raise ValueError("quals.question_beams and quals.max_question_len must be >= 1")
+
+    def spans_key(self) -> str:
+        """Stable text of the settings that change the answer-span QA pairs (their cache key part)."""
+        keys = ("answer_extractor", "question_beams", "max_question_len")
+        return json.dumps({"spans": {k: getattr(self, k) for k in keys},
+                           "max_summary_len": self.generation.max_summary_len}, sort_keys=True)
 
     @classmethod
     def from_dict(cls, values: dict) -> QualsConfig:

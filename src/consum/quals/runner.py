@@ -51,7 +51,8 @@ def collect_items(cfg: dict, run: RunDir) -> list[dict]:
             if c["doc_id"] in known:
                 summaries[c["doc_id"]].append((c["cand_id"], c["text"]))
     items = [
-        {"doc_id": r["doc_id"], "document": r["document"], "summaries": summaries[r["doc_id"]]}
+        {"doc_id": r["doc_id"], "document": r["document"], "summaries": summaries[r["doc_id"]],
+         **({"doc_facts": r["doc_facts"]} if "doc_facts" in r else {})}  # factworld: the oracle's facts
         for r in rows if summaries[r["doc_id"]]
     ]
     if not items:
@@ -126,7 +127,10 @@ def run(cfg: dict, *, echo=print) -> RunDir:
         run.record_output("scores", key=["doc_id", "cand_id"])
         if cfg["detail"]:
             run.record_output("details", key=["doc_id", "cand_id", "qa_index"])
-        run.stats.update(score_stats(table.to_list()))
+        scores = table.to_list()
+        run.stats.update(score_stats(scores))
+        if items and "doc_facts" in items[0]:
+            run.stats["quals_vs_oracle"] = quals_vs_oracle(items, scores)
         run.stats.update({"split": cfg["split"], "seconds": round(elapsed, 2),
                           "summaries_per_s_rank0": round(n_summaries / elapsed, 2) if elapsed else None,
                           "cache_hits_rank0": scorer.cache.hits if scorer.cache else None,
@@ -153,11 +157,33 @@ def score_stats(rows: list[dict]) -> dict:
     }
 
 
+def quals_vs_oracle(items: list[dict], scores: list[dict]) -> dict:
+    """ROC-AUC of QUALS against factworld's oracle, per kind of error, for references and candidates."""
+    from consum.evaluation.oracle_metrics import oracle_metrics, quals_auc_by_kind
+
+    quals = {(r["doc_id"], r["cand_id"]): r["quals"] for r in scores}
+    out = {}
+    for name, is_reference in (("references", True), ("candidates", False)):
+        values, verdicts = [], []
+        for it in items:
+            for cand_id, text in it["summaries"]:
+                if (cand_id == REFERENCE_CAND_ID) == is_reference:
+                    values.append(quals[(it["doc_id"], cand_id)])
+                    verdicts.append(oracle_metrics(it["doc_facts"], text))
+        if values:
+            out[name] = quals_auc_by_kind(values, verdicts)
+    return out
+
+
 def format_stats(run: RunDir) -> str:
+    from consum.evaluation.oracle_metrics import auc_by_kind_line
+
     s = run.stats
     def fmt(v):
         return "n/a" if v is None else f"{v:.4f}"
     return (f"score_quals -> {run.path}: {s['n_scored']} summaries ({s['n_null']} without QA pairs), "
             f"mean n_qa {fmt(s['mean_n_qa'])}, mean QUALS refs {fmt(s['mean_quals_references'])} / "
             f"candidates {fmt(s['mean_quals_candidates'])}, "
-            f"{s['summaries_per_s_rank0']} summaries/s on rank 0")
+            f"{s['summaries_per_s_rank0']} summaries/s on rank 0"
+            + "".join(f"\nQUALS ROC-AUC vs the oracle, {name}: {auc_by_kind_line(auc)}"
+                      for name, auc in s.get("quals_vs_oracle", {}).items()))

@@ -24,10 +24,12 @@ from pathlib import Path
 import torch
 from transformers.modeling_outputs import BaseModelOutput
 
+from consum.data.qa import encode_answer_conditioned_source
 from consum.generation import encode
 from consum.generation.diverse_beam import DiverseBeamConfig, diverse_beam_search
 from consum.generation.scoring import teacher_forced_logprobs
-from consum.quals.aggregation import pair_score, summary_quals
+from consum.quals.aggregation import answer_only_score, pair_score, summary_score
+from consum.quals.answers import answer_extractor
 from consum.quals.cache import QACache, cache_key
 from consum.quals.config import QualsConfig
 from consum.quals.filtering import QACandidate, filter_qa
@@ -199,9 +201,16 @@ class QualsScorer:
                 f"the QAGen tokenizer has no separator token {self.separator!r}; "
                 "was it trained by train-qagen?"
             )
+        if self.config.answers != "generated" and not getattr(model.config, "qa_answer_conditioned", False):
+            raise ValueError(
+                f"quals.answers={self.config.answers} needs a QAGen that learned answer-conditioned "
+                "sources (train-qagen with qagen_data.answer_conditioned > 0); this one did not"
+            )
         self.cache = cache
         self.model_hash = model_hash or weights_hash(model)
         self.n_documents_truncated = 0
+        spans = self.config.answers != "generated"
+        self._extract_answers = answer_extractor(self.config.answer_extractor) if spans else None
 
     @classmethod
     def from_pretrained(
@@ -275,6 +284,102 @@ class QualsScorer:
         empty = GeneratedQA(0, [])
         return [done.get(k) or fresh.get(s) or empty for s, k in zip(summaries, keys)]
 
+    def span_questions(self, summaries: Sequence[str]) -> list[GeneratedQA]:
+        """``quals.answers=spans``: one QA candidate per answer span of each summary (cached).
+
+        The extractor finds the spans; QAGen, given ``span ⊕ SEP ⊕ summary``, writes a question by
+        beam search (stopping at SEP); the pair is ``question ⊕ SEP ⊕ span ⊕ </s>`` and its summary side
+        the clean log-probs of those tokens teacher-forced on the plain summary, as the document side is
+        on the plain document. A span whose question comes out empty gets no pair.
+        """
+        keys = [cache_key(s, self.model_hash, self.config.spans_key()) for s in summaries]
+        done: dict[str, GeneratedQA] = {}
+        if self.cache is not None:
+            done = {k: GeneratedQA.from_json(v) for k, v in self.cache.get_many(keys).items()}
+        todo = list(dict.fromkeys(s for s, k in zip(summaries, keys) if k not in done and s.strip()))
+        max_len = self.max_source_tokens(self.config.generation.max_summary_len)
+        encoded = self.tokenizer(todo, truncation=True, max_length=max_len)["input_ids"] if todo else []
+        requests = [(i, answer) for i, s in enumerate(todo) for answer in self._extract_answers(s)]
+        sources = [
+            encode_answer_conditioned_source(self.tokenizer, a, encoded[i], self.sep_id, max_len)
+            for i, a in requests
+        ]
+        targets: list[list[int] | None] = [None] * len(requests)
+
+        def ask(batch: list[int]) -> None:  # request indices -> their QA target tokens
+            ids, mask = right_padded([sources[r] for r in batch], self.tokenizer.pad_token_id)
+            with self._autocast(), torch.inference_mode():
+                out = self.model.generate(
+                    input_ids=ids.to(self.device), attention_mask=mask.to(self.device),
+                    num_beams=self.config.question_beams, do_sample=False,
+                    max_new_tokens=self.config.max_question_len,
+                    eos_token_id=[self.sep_id, self.tokenizer.eos_token_id],
+                )
+            for r, row in zip(batch, out.tolist()):
+                question = self._question_ids(row)
+                if question:
+                    answer = self.tokenizer(requests[r][1], add_special_tokens=False)["input_ids"]
+                    targets[r] = [*question, self.sep_id, *answer, self.tokenizer.eos_token_id]
+
+        order = sorted(range(len(requests)), key=lambda r: len(sources[r]))
+        with_oom_backoff(ask, order, 4 * self.config.summary_batch_size, "answer-span questions")
+        asked = [r for r in range(len(requests)) if targets[r] is not None]
+        clean = self._summary_logprobs(encoded, [(requests[r][0], targets[r]) for r in asked])
+        per_summary: list[list[QACandidate]] = [[] for _ in todo]
+        for r, logprobs in zip(asked, clean):
+            i, answer = requests[r]
+            tokens = targets[r]
+            sep = tokens.index(self.sep_id)
+            per_summary[i].append(QACandidate(
+                question=self.tokenizer.decode(tokens[:sep], skip_special_tokens=True), answer=answer,
+                tokens=tokens, token_logprobs=logprobs, penalised_logprobs=logprobs,
+                index=len(per_summary[i]),
+            ))
+        n_spans = [0] * len(todo)
+        for i, _ in requests:
+            n_spans[i] += 1
+        fresh = {s: GeneratedQA(n, cands) for s, n, cands in zip(todo, n_spans, per_summary)}
+        if self.cache is not None and fresh:
+            key = self.config.spans_key()
+            self.cache.put_many({cache_key(s, self.model_hash, key): g.to_json() for s, g in fresh.items()})
+        empty = GeneratedQA(0, [])
+        return [done.get(k) or fresh.get(s) or empty for s, k in zip(summaries, keys)]
+
+    def _question_ids(self, generated: list[int]) -> list[int]:
+        """The question of a generated row: after the decoder start, up to SEP / </s>, no special token."""
+        stop = {self.sep_id, self.tokenizer.eos_token_id}
+        special = set(self.tokenizer.all_special_ids) - stop
+        question = []
+        for token in generated[1:]:
+            if token in stop:
+                break
+            if token not in special:
+                question.append(token)
+        return question
+
+    def _summary_logprobs(
+        self, summaries: list[list[int]], pairs: list[tuple[int, list[int]]]
+    ) -> list[list[float]]:
+        """Clean teacher-forced log p(QA tokens | summary) of (summary index, tokens) pairs."""
+        out: list[list[float] | None] = [None] * len(pairs)
+
+        def run_batch(batch: list[int]) -> None:
+            rows = list(dict.fromkeys(pairs[p][0] for p in batch))
+            position = {s: k for k, s in enumerate(rows)}
+            ids, mask = right_padded([summaries[s] for s in rows], self.tokenizer.pad_token_id)
+            target_ids, target_mask = right_padded([pairs[p][1] for p in batch], self.tokenizer.pad_token_id)
+            with self._autocast():
+                lp = teacher_forced_logprobs(
+                    self.model, ids.to(self.device), mask.to(self.device), target_ids, target_mask,
+                    source_rows=torch.tensor([position[pairs[p][0]] for p in batch]),
+                )
+            for row, p in enumerate(batch):
+                out[p] = lp[row, : len(pairs[p][1])].tolist()
+
+        size = 4 * self.config.summary_batch_size
+        with_oom_backoff(run_batch, range(len(pairs)), size, "answer-span scoring")
+        return out
+
     # ---- document-conditioned scoring ---------------------------------------------------------
 
     def doc_logprobs(
@@ -309,11 +414,20 @@ class QualsScorer:
     ) -> list[list[QualsResult]]:
         """QUALS of ``summaries[i][j]`` against ``documents[i]``; each document is encoded once."""
         flat = [(i, s) for i, group in enumerate(summaries) for s in group]
-        generated = self.generate([s for _, s in flat])
+        texts = [s for _, s in flat]
+        answers = self.config.answers
+        if answers == "spans":
+            generated = [GeneratedQA(0, [])] * len(flat)
+        else:
+            generated = self.generate(texts)
         kept = [
             filter_qa(g.candidates, s, self.config.filter, self.config.max_qas) if s.strip() else []
             for (_, s), g in zip(flat, generated)
         ]
+        if answers != "generated":
+            for k, asked in enumerate(self.span_questions(texts)):
+                kept[k] = with_span_pairs(kept[k], asked.candidates)
+                generated[k] = GeneratedQA(generated[k].n_generated + asked.n_generated, [])
         pairs = [(i, c.tokens) for (i, _), cands in zip(flat, kept) for c in cands]
         # also without QA pairs: whether a document is cut is reported for every row
         doc_lps, truncated = self.doc_logprobs(documents, pairs)
@@ -323,13 +437,9 @@ class QualsScorer:
         for (i, _), g, cands in zip(flat, generated, kept):
             scored = []
             for c in cands:
-                side = c.penalised_logprobs if self.config.summary_side == "penalised" else c.token_logprobs
-                doc_lp = doc_lps[cursor]
+                scored.append(score_candidate(c, doc_lps[cursor], self.config, self.sep_id))
                 cursor += 1
-                scored.append(
-                    QAPairScore(c.question, c.answer, c.tokens, doc_lp, side, pair_score(doc_lp, side))
-                )
-            quals = summary_quals([p.score for p in scored])
+            quals = summary_score([p.score for p in scored], self.config.aggregation)
             results[i].append(
                 QualsResult(quals, len(scored), g.n_generated, scored if keep_pairs else [], truncated[i])
             )
@@ -349,6 +459,25 @@ class QualsScorer:
             groups[index[d]].append(s)
         grouped = self.score_groups(unique, groups, keep_pairs=keep_pairs)
         return [grouped[g][k] for g, k in slots]
+
+
+def with_span_pairs(kept: list[QACandidate], span_pairs: list[QACandidate]) -> list[QACandidate]:
+    """The kept generated pairs, then each answer-span pair whose answer no kept pair has (case and
+    spaces aside): ``answers=both``; with no generated pair (``answers=spans``) all span pairs."""
+    have = {c.answer.strip().lower() for c in kept}
+    return kept + [c for c in span_pairs if c.answer.strip().lower() not in have]
+
+
+def score_candidate(
+    candidate: QACandidate, doc_logprobs: list[float], config: QualsConfig, sep_id: int
+) -> QAPairScore:
+    """A kept pair's score: doc side minus the configured summary side, over all or only answer tokens."""
+    side = candidate.penalised_logprobs if config.summary_side == "penalised" else candidate.token_logprobs
+    score = (
+        pair_score(doc_logprobs, side) if config.pair_tokens == "all"
+        else answer_only_score(doc_logprobs, side, candidate.tokens, sep_id)
+    )
+    return QAPairScore(candidate.question, candidate.answer, candidate.tokens, doc_logprobs, side, score)
 
 
 def validate_inputs(documents: Sequence, summaries: Sequence) -> None:

@@ -8,6 +8,7 @@ QA sources (``qagen_data.source``): ``factworld`` (the QA outputs of a prepare_d
 
 from __future__ import annotations
 
+import hashlib
 import random
 import time
 from collections.abc import Sequence
@@ -59,26 +60,51 @@ def load_qa_examples(cfg: dict, run: RunDir) -> dict[str, list[dict]]:
 
 
 def encode_qa(
-    tokenizer, examples: Sequence[dict], sep_id: int, max_source_len: int, max_target_len: int
+    tokenizer, examples: Sequence[dict], sep_id: int, max_source_len: int, max_target_len: int,
+    answer_conditioned: float = 0.0, seed: int = 0,
 ) -> tuple[list[EncodedPair], dict]:
     """Encode QA examples. Dropped (counted): targets longer than max_target_len (the original
-    skipped q+a > 1022 tokens) and NewsQA answers cut off by the context truncation."""
+    skipped q+a > 1022 tokens) and NewsQA answers cut off by the context truncation.
+
+    ``answer_conditioned``: the share of examples (chosen by a seeded hash of ``qa_id``) whose source
+    is ``a ⊕ SEP ⊕ context`` instead of the context (``qa.encode_answer_conditioned_source``): the
+    same model then also asks a question about a given answer (``quals.answers=spans``).
+    """
     contexts = tokenizer(
         [e["context"] for e in examples], add_special_tokens=True, return_offsets_mapping=True
     )
     pairs, dropped = [], {"target_too_long": 0, "answer_truncated": 0}
+    n_conditioned = 0
     for ex, src, offsets in zip(examples, contexts["input_ids"], contexts["offset_mapping"]):
         target = qa_data.encode_qa_target(tokenizer, ex["question"], ex["answer"], sep_id)
         if len(target) > max_target_len:
             dropped["target_too_long"] += 1
             continue
-        if len(src) > max_source_len and ex.get("answer_end") is not None:
-            kept_chars = offsets[max_source_len - 2][1]
+        conditioned = answer_conditioned > 0 and _hash_share(seed, ex["qa_id"]) < answer_conditioned
+        room = max_source_len  # the answer prefix takes room from the context: its answer must still fit
+        if conditioned:
+            room -= len(tokenizer(ex["answer"], add_special_tokens=False)["input_ids"]) + 1
+        if len(src) > room and ex.get("answer_end") is not None:
+            kept_chars = offsets[max(room - 2, 0)][1]
             if ex["answer_end"] > kept_chars:
                 dropped["answer_truncated"] += 1
                 continue
-        pairs.append(EncodedPair(ex["qa_id"], truncate(src, max_source_len), target))
+        if conditioned:
+            n_conditioned += 1
+            source = qa_data.encode_answer_conditioned_source(
+                tokenizer, ex["answer"], src, sep_id, max_source_len
+            )
+        else:
+            source = truncate(src, max_source_len)
+        pairs.append(EncodedPair(ex["qa_id"], source, target))
+    dropped["kept_answer_conditioned"] = n_conditioned  # not dropped: how many of the kept pairs
     return pairs, dropped
+
+
+def _hash_share(seed: int, key: str) -> float:
+    """A number in [0, 1) fixed by (seed, key): which examples are answer-conditioned, on every rank."""
+    digest = hashlib.sha256(f"{seed}\x1f{key}\x1fanswer_conditioned".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
 
 
 def parse_rate_validator(examples: Sequence[dict], separator: str, train_cfg: dict, max_len: int):
@@ -151,20 +177,25 @@ def run(cfg: dict) -> RunDir:
         seed=cfg["seed"],
     )
     sep_id = add_separator_token(tokenizer, separator)
+    conditioned = float(cfg["qagen_data"].get("answer_conditioned") or 0.0)
+    if not 0.0 <= conditioned <= 1.0:
+        raise DataError(f"qagen_data.answer_conditioned must lie in [0, 1], got {conditioned}")
     train_pairs, dropped = encode_qa(
-        tokenizer, examples["train"], sep_id, train_cfg["max_source_len"], train_cfg["max_target_len"]
+        tokenizer, examples["train"], sep_id, train_cfg["max_source_len"], train_cfg["max_target_len"],
+        answer_conditioned=conditioned, seed=cfg["seed"],
     )
     valid_pairs, _ = encode_qa(
         tokenizer, examples.get("validation", []), sep_id, train_cfg["max_source_len"],
-        train_cfg["max_target_len"],
+        train_cfg["max_target_len"], answer_conditioned=conditioned, seed=cfg["seed"],
     )
     # parse-rate sample: distinct validation contexts, fixed by the seed
     contexts = list({e["context"]: e for e in examples.get("validation", [])}.values())
     random.Random(cfg["seed"]).shuffle(contexts)
     sample = contexts[: train_cfg["val_rouge_docs"]]
     run.stats.update({
-        "n_train": len(train_pairs), "n_valid": len(valid_pairs), "dropped": dropped, "separator": separator,
-        "separator_id": sep_id,
+        "n_train": len(train_pairs), "n_valid": len(valid_pairs),
+        "n_answer_conditioned": dropped.pop("kept_answer_conditioned"), "dropped": dropped,
+        "separator": separator, "separator_id": sep_id,
     })
     validate = (
         parse_rate_validator(sample, separator, train_cfg, train_cfg["max_target_len"]) if sample else None
@@ -172,6 +203,8 @@ def run(cfg: dict) -> RunDir:
     started = time.perf_counter()
     final, model = train(cfg, run, model, tokenizer, train_pairs, valid_pairs, validate, accelerator, logger)
     model.config.qa_separator = separator  # travels with the checkpoint: QUALS reads it
+    # whether it learned answer-conditioned sources: quals.answers=spans refuses a QAGen that did not
+    model.config.qa_answer_conditioned = conditioned > 0
     run.stats.update({"final_validation": final, "train_seconds": round(time.perf_counter() - started, 1)})
     close_training_run(accelerator, run, model, tokenizer, logger, format_summary)
     return run

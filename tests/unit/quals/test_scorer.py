@@ -4,7 +4,6 @@ import pytest
 import torch
 
 from consum.generation.scoring import teacher_forced_logprobs
-from consum.models import add_separator_token, build_tiny_bart, train_bpe_tokenizer
 from consum.quals.cache import QACache
 from consum.quals.config import QAGenerationConfig, QualsConfig
 from consum.quals.filtering import QACandidate
@@ -12,18 +11,6 @@ from consum.quals.scorer import GeneratedQA, QualsScorer, plan_score_batches, wi
 from tests.conftest import TOY_TEXTS
 
 SMALL_GEN = QAGenerationConfig(num_beams=6, num_groups=6, min_len=2, max_len=8)
-
-
-@pytest.fixture(scope="module")
-def qagen():
-    tokenizer = train_bpe_tokenizer(TOY_TEXTS, vocab_size=400, min_frequency=1)
-    sep = add_separator_token(tokenizer, "<sep>")
-    model = build_tiny_bart(
-        tokenizer, d_model=32, encoder_layers=1, decoder_layers=1, attention_heads=2, ffn_dim=64, dropout=0.0
-    )
-    with torch.no_grad():
-        model.final_logits_bias[0, sep] = 2.0  # make separators common in random output
-    return model.eval(), tokenizer, sep
 
 
 def make_scorer(qagen, **overrides):
