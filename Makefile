@@ -99,7 +99,7 @@ train-conseq: ## Contrastive retraining on S+ / S- (loss=unlikelihood|sequence|m
 evaluate: ## Decode the test split; ROUGE, QUALS, entity factuality, oracle hallucination, report
 	$(call STAGE,evaluate)
 
-pipeline: ## The whole method on CPU: pretrain (once) -> prepare-data -> train-mle -> ... -> evaluate (EXP=factworld_small)
+pipeline: ## The whole method on CPU: pretrain (once) -> ... -> evaluate, then the results' path and table (EXP=factworld_small)
 	$(MAKE) pretrain EXP=$(or $(EXP),factworld_small)
 	$(MAKE) prepare-data EXP=$(or $(EXP),factworld_small)
 	$(MAKE) train-mle EXP=$(or $(EXP),factworld_small)
@@ -107,6 +107,7 @@ pipeline: ## The whole method on CPU: pretrain (once) -> prepare-data -> train-m
 	$(MAKE) build-contrast EXP=$(or $(EXP),factworld_small)
 	$(MAKE) train-conseq EXP=$(or $(EXP),factworld_small)
 	$(MAKE) evaluate EXP=$(or $(EXP),factworld_small)
+	@echo && $(PY) -m consum.evaluation.headline $(or $(CONSUM_ROOT),.)/runs/evaluate/$(RUN_ID)
 
 study: ## The factworld study: MLE vs ConSeq (QUALS/ROUGE/oracle reward; unlikelihood/span/ranking), 3 seeds in parallel
 	$(PY) scripts/factworld_study.py --experiment $(or $(EXP),factworld_study) --jobs $(or $(JOBS),3) $(ARGS)

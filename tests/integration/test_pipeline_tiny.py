@@ -14,7 +14,7 @@ from omegaconf import OmegaConf
 from consum.contrast import select_stage
 from consum.data import prepare
 from consum.data.schema import DataError
-from consum.evaluation import evaluate
+from consum.evaluation import evaluate, headline
 from consum.generation import candidates
 from consum.io import check_keys, open_input
 from consum.quals import runner as score_quals
@@ -87,6 +87,8 @@ def test_every_stage_completes_and_chains(pipeline):
     report = (runs["evaluate"].path / "report.html").read_text()
     assert report.count("<table>") == 2  # the headline table and the breakdown by kind
     assert "exact-copy rate" in (runs["evaluate"].path / "results.md").read_text()
+    printed = headline.render(runs["evaluate"].path)  # what `make pipeline` prints at its end
+    assert "report.html" in printed and "| mle |" in printed and "exact-copy rate" not in printed
     worst = runs["evaluate"].rows("summaries_mle")
     assert all("oracle_flags" in r and "oracle_verdict" in r for r in worst)
     # QUALS against the oracle per kind: score-quals on references and candidates, evaluate on outputs

@@ -56,7 +56,7 @@ def quals_scores(cfg: dict, run: RunDir) -> tuple[list[dict], list[dict]]:
 
 
 def rouge_scores(references: dict[str, str], candidates: list[dict]) -> tuple[list[dict], list[dict]]:
-    from consum.evaluation.rouge import rouge_mean_f1
+    from consum.metrics.rouge import rouge_mean_f1
 
     scores = rouge_mean_f1([c["text"] for c in candidates], [references[c["doc_id"]] for c in candidates])
     refs = [{"doc_id": d, "score": 1.0} for d in references]

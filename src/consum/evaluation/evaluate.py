@@ -39,7 +39,7 @@ def entity_extractor(data_cfg: dict):
 
 def per_summary_metrics(rows: list[dict], summaries: list[str], extract, is_factworld: bool) -> list[dict]:
     from consum.evaluation.entity_metrics import entity_counts
-    from consum.evaluation.rouge import rouge_scores
+    from consum.metrics.rouge import rouge_scores
 
     rouge = rouge_scores(summaries, [r["summary"] for r in rows])
     out = []

@@ -114,8 +114,8 @@ def train(
 
 def rouge_validator(rows: Sequence[dict], data_cfg: dict, train_cfg: dict) -> Validator:
     """ROUGE-1/2/L F1 of generated summaries on a fixed sample of validation documents (``val/rouge1``...)."""
-    from consum.evaluation.rouge import rouge_scores
     from consum.generation.beam import beam_generate
+    from consum.metrics.rouge import rouge_scores
 
     def validate(model, tokenizer) -> dict:
         predictions = beam_generate(
@@ -134,7 +134,7 @@ def rouge_validator(rows: Sequence[dict], data_cfg: dict, train_cfg: dict) -> Va
 
 
 def lead_baseline_rouge(rows: Sequence[dict]) -> dict:
-    from consum.evaluation.rouge import lead_baseline, rouge_scores
+    from consum.metrics.rouge import lead_baseline, rouge_scores
 
     scores = rouge_scores([lead_baseline(r["document"]) for r in rows], [r["summary"] for r in rows])
     return {f"val/lead1_{k}": sum(s[k] for s in scores) / len(scores) for k in scores[0]}

@@ -2,7 +2,7 @@
 
 import pytest
 
-from consum.evaluation.rouge import lead_baseline, rouge_mean_f1, rouge_scores, split_sentences
+from consum.metrics.rouge import lead_baseline, rouge_mean_f1, rouge_scores, split_sentences
 
 
 def test_rouge_by_hand_on_a_tiny_pair():

@@ -1,0 +1,55 @@
+"""consum.evaluation.headline: what `make pipeline` prints at its end."""
+
+import re
+from pathlib import Path
+
+from consum.evaluation import headline
+from consum.evaluation.evaluate import results_table
+
+RESULTS = {
+    "n_docs": 300, "split": "test",
+    "systems": {
+        "mle": {"rougeL": {"mean": 0.5751, "ci_low": 0.5467, "ci_high": 0.5997},
+                "quals": {"mean": 0.15, "ci_low": 0.12, "ci_high": 0.18}},
+        "conseq": {"rougeL": {"mean": 0.569, "ci_low": 0.5447, "ci_high": 0.5935},
+                   "quals": {"mean": 0.19, "ci_low": 0.17, "ci_high": 0.22}},
+    },
+    "quals_auc_vs_oracle": {"roc_auc": 0.62, "n": 600},
+}
+KINDS = "| system | mangled copy |\n|---|---|\n| mle | 40.33 |\n\nOracle hallucinations by kind."
+MADE_BY = "Made by commit cd41335, torch 2.13.0+cpu, AMD EPYC (2 CPUs)"
+
+
+def write_run(tmp_path, report=True):
+    # as evaluate.write_outputs writes it
+    (tmp_path / "results.md").write_text("\n\n".join([results_table(RESULTS), KINDS, MADE_BY]) + "\n")
+    if report:
+        (tmp_path / "report.html").write_text("<html></html>")
+    return tmp_path
+
+
+def test_the_headline_is_the_first_table_its_notes_and_the_made_by_line(tmp_path):
+    text = headline.render(write_run(tmp_path))
+    assert text.splitlines()[:2] == [
+        f"Results: {tmp_path / 'results.md'}", f"Report:  {tmp_path / 'report.html'}"
+    ]
+    assert results_table(RESULTS) in text  # the table with its notes (n docs, QUALS ROC-AUC)
+    assert "| mle | 57.51 [54.67, 59.97] | 0.15 [0.12, 0.18] |" in text
+    assert "mangled copy" not in text  # the second table stays in results.md
+    assert text.endswith(MADE_BY)
+
+
+def test_main_prints_it_and_a_missing_run_is_one_line_and_status_2(tmp_path, capsys):
+    assert headline.main([str(write_run(tmp_path, report=False))]) == 0
+    out = capsys.readouterr().out
+    assert "| system | rougeL | quals |" in out and "Report:" not in out  # no report.html, no line
+    assert headline.main([str(tmp_path / "missing")]) == 2
+    err = capsys.readouterr().err
+    assert "no results.md" in err and err.count("\n") == 1
+
+
+def test_make_pipeline_ends_by_printing_the_evaluate_run_of_its_run_id():
+    makefile = (Path(__file__).resolve().parents[3] / "Makefile").read_text()
+    recipe = re.search(r"^pipeline:.*\n((?:\t.*\n)+)", makefile, flags=re.MULTILINE).group(1)
+    last = recipe.strip().splitlines()[-1]
+    assert "-m consum.evaluation.headline" in last and last.endswith("/runs/evaluate/$(RUN_ID)")
