@@ -31,8 +31,9 @@ from collections import defaultdict
 import yaml
 
 from consum.data.factworld.oracle import ERROR_KINDS
-from consum.evaluation.oracle_metrics import oracle_metrics, quals_auc_by_kind
+from consum.evaluation.oracle_metrics import oracle_metrics
 from consum.io import open_input
+from consum.metrics.metric_stats import auc_by_error_kind
 from consum.quals.aggregation import summary_score
 from consum.quals.filtering import filter_qa
 from consum.quals.scorer import GeneratedQA, QualsScorer, score_candidate, with_span_pairs
@@ -182,7 +183,7 @@ def main(argv=None) -> int:
         out = {"n": len(pairs), "seconds": None, "variants": {}}
         for label, config in configs.items():
             scores = variant_scores(config, kept, spans, logprobs, scorer.sep_id)
-            out["variants"][label] = quals_auc_by_kind(scores, verdicts)
+            out["variants"][label] = auc_by_error_kind(scores, verdicts, ERROR_KINDS)
         if args.coverage:
             out["coverage"] = coverage(scorer.config, texts, verdicts, kept, spans, logprobs, scorer.sep_id)
         out["seconds"] = round(time.perf_counter() - started, 1)

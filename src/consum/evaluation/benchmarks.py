@@ -16,7 +16,7 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 
-from consum.evaluation.metric_stats import balanced_accuracy, best_threshold, pearson, roc_auc, spearman
+from consum.metrics.metric_stats import balanced_accuracy, best_threshold, pearson, roc_auc, spearman
 
 
 def unigram_precision(documents: Sequence[str], summaries: Sequence[str]) -> list[float]:

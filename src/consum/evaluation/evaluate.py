@@ -199,10 +199,10 @@ def compare_systems(per_doc: dict[str, list[dict]], cfg: dict) -> dict:
 def quals_auc(per_doc: dict[str, list[dict]]) -> dict:
     """How well low QUALS flags oracle-hallucinated system outputs, overall and per kind of error:
     pooled over systems, and per system under ``by_system``."""
-    from consum.evaluation.oracle_metrics import quals_auc_by_kind
+    from consum.metrics.metric_stats import auc_by_error_kind
 
     def auc(rows: list[dict]) -> dict:
-        return quals_auc_by_kind([m.get("quals") for m in rows], rows)
+        return auc_by_error_kind([m.get("quals") for m in rows], rows, ERROR_KINDS)
 
     pooled = auc([m for rows in per_doc.values() for m in rows])
     pooled["by_system"] = {name: auc(rows) for name, rows in per_doc.items()}
@@ -229,10 +229,10 @@ def results_table(results: dict) -> str:
     )
     auc = results.get("quals_auc_vs_oracle")
     if auc and auc.get("roc_auc") is not None:
-        from consum.evaluation.oracle_metrics import auc_by_kind_line
+        from consum.metrics.metric_stats import auc_by_error_kind_line
 
         lines.append(
             "QUALS ROC-AUC against the oracle (faithful vs hallucinated system outputs, pooled): "
-            + auc_by_kind_line(auc) + "."
+            + auc_by_error_kind_line(auc) + "."
         )
     return "\n".join(lines)

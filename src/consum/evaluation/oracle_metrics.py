@@ -21,7 +21,6 @@ import numpy as np
 from consum.data.factworld.entities import AWARD, GPE, ORG, PERSON
 from consum.data.factworld.oracle import ERROR_KINDS, INTRINSIC, MANGLED_COPY, SUPPORTED, check_summary
 from consum.evaluation.bootstrap import bootstrap_ci, bootstrap_ratio_ci
-from consum.evaluation.metric_stats import roc_auc
 
 NAME_TYPES = frozenset({PERSON, ORG, GPE, AWARD})
 RATES = ("hallucinated", "extrinsic", "intrinsic")
@@ -62,58 +61,6 @@ def breakdown(per_doc: list[dict], n_resamples: int, seed: int) -> dict:
         out["exact_copy_rate"] = {"mean": point, "ci_low": low, "ci_high": high,
                                   "n_name_mentions": int((exact + mangled).sum())}
     return out
-
-
-def quals_auc_by_kind(scores: list[float | None], flags: list[Mapping]) -> dict:
-    """How well a score (higher = more faithful, e.g. QUALS) separates faithful summaries from
-    hallucinated ones, overall and for each kind of error (each kind vs the faithful summaries).
-
-    ``flags[i]`` holds summary i's oracle verdict as :func:`oracle_metrics` gives it (``hallucinated``
-    and one truthy value per kind in ``ERROR_KINDS``). Summaries without a score (no QA pair) are left
-    out and counted. ROC-AUC is None where a class is empty.
-
-    >>> flags = [{"hallucinated": 0}, {"hallucinated": 0}, {"hallucinated": 1, "role_swap": 1},
-    ...          {"hallucinated": 1, "invented_attribute": 1}, {"hallucinated": 1, "invented_attribute": 1}]
-    >>> out = quals_auc_by_kind([0.2, -0.1, 0.0, -0.5, None], flags)
-    >>> out["roc_auc"], out["n"], out["n_unscored"], out["by_kind"]["invented_attribute"]
-    (0.75, 4, 1, {'roc_auc': 1.0, 'n_faithful': 2, 'n_kind': 1})
-    >>> out["by_kind"]["role_swap"]["roc_auc"], out["by_kind"]["mangled_copy"]["roc_auc"]
-    (0.5, None)
-    """
-    if len(scores) != len(flags):
-        raise ValueError(f"{len(scores)} scores for {len(flags)} oracle verdicts")
-    scored = [(s, f) for s, f in zip(scores, flags) if s is not None]
-    faithful = [s for s, f in scored if not f["hallucinated"]]
-
-    def auc_against(negatives: list[float]) -> float | None:
-        if not faithful or not negatives:
-            return None
-        return roc_auc(faithful + negatives, [1] * len(faithful) + [0] * len(negatives))
-
-    hallucinated = [s for s, f in scored if f["hallucinated"]]
-    by_kind = {}
-    for kind in ERROR_KINDS:
-        with_kind = [s for s, f in scored if f.get(kind)]
-        by_kind[kind] = {
-            "roc_auc": auc_against(with_kind), "n_faithful": len(faithful), "n_kind": len(with_kind)
-        }
-    return {
-        "roc_auc": auc_against(hallucinated), "n": len(scored), "n_hallucinated": len(hallucinated),
-        "n_unscored": len(scores) - len(scored), "by_kind": by_kind,
-    }
-
-
-def auc_by_kind_line(auc: dict) -> str:
-    """One line: the overall ROC-AUC and each kind's, with their counts."""
-    def cell(value):
-        return "n/a" if value is None else f"{value:.3f}"
-
-    kinds = ", ".join(
-        f"{kind.replace('_', ' ')} {cell(v['roc_auc'])} (n={v['n_kind']})"
-        for kind, v in auc["by_kind"].items()
-    )
-    return (f"{cell(auc['roc_auc'])} overall (n={auc['n']}, {auc['n_hallucinated']} hallucinated); "
-            f"each kind vs the faithful ones: {kinds}")
 
 
 def breakdown_table(results: dict) -> str:

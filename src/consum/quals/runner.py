@@ -159,7 +159,8 @@ def score_stats(rows: list[dict]) -> dict:
 
 def quals_vs_oracle(items: list[dict], scores: list[dict]) -> dict:
     """ROC-AUC of QUALS against factworld's oracle, per kind of error, for references and candidates."""
-    from consum.evaluation.oracle_metrics import oracle_metrics, quals_auc_by_kind
+    from consum.data.factworld.oracle import ERROR_KINDS, check_summary
+    from consum.metrics.metric_stats import auc_by_error_kind
 
     quals = {(r["doc_id"], r["cand_id"]): r["quals"] for r in scores}
     out = {}
@@ -169,14 +170,14 @@ def quals_vs_oracle(items: list[dict], scores: list[dict]) -> dict:
             for cand_id, text in it["summaries"]:
                 if (cand_id == REFERENCE_CAND_ID) == is_reference:
                     values.append(quals[(it["doc_id"], cand_id)])
-                    verdicts.append(oracle_metrics(it["doc_facts"], text))
+                    verdicts.append(check_summary(it["doc_facts"], text).kind_flags())
         if values:
-            out[name] = quals_auc_by_kind(values, verdicts)
+            out[name] = auc_by_error_kind(values, verdicts, ERROR_KINDS)
     return out
 
 
 def format_stats(run: RunDir) -> str:
-    from consum.evaluation.oracle_metrics import auc_by_kind_line
+    from consum.metrics.metric_stats import auc_by_error_kind_line
 
     s = run.stats
     def fmt(v):
@@ -185,5 +186,5 @@ def format_stats(run: RunDir) -> str:
             f"mean n_qa {fmt(s['mean_n_qa'])}, mean QUALS refs {fmt(s['mean_quals_references'])} / "
             f"candidates {fmt(s['mean_quals_candidates'])}, "
             f"{s['summaries_per_s_rank0']} summaries/s on rank 0"
-            + "".join(f"\nQUALS ROC-AUC vs the oracle, {name}: {auc_by_kind_line(auc)}"
+            + "".join(f"\nQUALS ROC-AUC vs the oracle, {name}: {auc_by_error_kind_line(auc)}"
                       for name, auc in s.get("quals_vs_oracle", {}).items()))

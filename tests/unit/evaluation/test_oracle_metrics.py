@@ -2,14 +2,10 @@
 
 import pytest
 
-from consum.evaluation.oracle_metrics import (
-    auc_by_kind_line,
-    breakdown,
-    breakdown_table,
-    oracle_metrics,
-    quals_auc_by_kind,
-)
+from consum.data.factworld.oracle import ERROR_KINDS
+from consum.evaluation.oracle_metrics import breakdown, breakdown_table, oracle_metrics
 from consum.evaluation.report import answer_span, highlight, worst_example_html
+from consum.metrics.metric_stats import auc_by_error_kind, auc_by_error_kind_line
 from tests.unit.data.test_factworld_oracle import SPORTS_FACTS
 
 SUMMARIES = [
@@ -69,10 +65,10 @@ def test_report_marks_the_answer_and_the_flagged_mentions():
     assert "Kelso United [ORG] extrinsic, mangled copy" in html
 
 
-def test_quals_auc_by_kind_on_oracle_verdicts_of_hand_built_summaries():
+def test_auc_by_error_kind_on_oracle_verdicts_of_hand_built_summaries():
     # faithful 0.3 and 0.1; the attribute+mangled summary -0.4; the swap+invented-value summary 0.2
     per_doc = [oracle_metrics(SPORTS_FACTS, s) for s in (SUMMARIES[0], SUMMARIES[0], *SUMMARIES[1:])]
-    out = quals_auc_by_kind([0.3, 0.1, -0.4, 0.2], per_doc)
+    out = auc_by_error_kind([0.3, 0.1, -0.4, 0.2], per_doc, ERROR_KINDS)
     assert out["n"] == 4 and out["n_hallucinated"] == 2 and out["n_unscored"] == 0
     # faithful {0.3, 0.1} vs hallucinated {-0.4, 0.2}: pairs won 2 + 1 of 4
     assert out["roc_auc"] == pytest.approx(0.75)
@@ -80,17 +76,17 @@ def test_quals_auc_by_kind_on_oracle_verdicts_of_hand_built_summaries():
     assert out["by_kind"]["mangled_copy"]["roc_auc"] == 1.0
     assert out["by_kind"]["role_swap"]["roc_auc"] == pytest.approx(0.5)  # 0.3 > 0.2 > 0.1
     assert out["by_kind"]["invented_value"]["n_kind"] == 1
-    line = auc_by_kind_line(out)
+    line = auc_by_error_kind_line(out)
     assert line.startswith("0.750 overall (n=4, 2 hallucinated)") and "role swap 0.500 (n=1)" in line
 
 
-def test_quals_auc_by_kind_leaves_out_unscored_and_empty_classes():
+def test_auc_by_error_kind_leaves_out_unscored_and_empty_classes():
     flags = [{"hallucinated": 0.0}, {"hallucinated": 1.0, "role_swap": 1.0}]
-    out = quals_auc_by_kind([None, -1.0], flags)
+    out = auc_by_error_kind([None, -1.0], flags, ERROR_KINDS)
     assert out["roc_auc"] is None and out["n_unscored"] == 1 and out["n"] == 1
     assert all(v["roc_auc"] is None for v in out["by_kind"].values())
     with pytest.raises(ValueError, match="2 scores for 1"):
-        quals_auc_by_kind([0.0, 1.0], flags[:1])
+        auc_by_error_kind([0.0, 1.0], flags[:1], ERROR_KINDS)
 
 
 def test_evaluate_reports_the_auc_pooled_and_per_system():
@@ -106,3 +102,12 @@ def test_evaluate_reports_the_auc_pooled_and_per_system():
     assert out["roc_auc"] == 1.0 and out["n"] == 5 and out["n_unscored"] == 1
     assert out["by_system"]["conseq"]["by_kind"]["invented_attribute"]["roc_auc"] == 1.0
     assert out["by_system"]["mle"]["by_kind"]["role_swap"] == {"roc_auc": 1.0, "n_faithful": 1, "n_kind": 1}
+
+
+def test_kind_flags_agree_with_the_evaluation_verdicts():
+    from consum.data.factworld.oracle import check_summary
+
+    for summary in SUMMARIES:
+        metrics = oracle_metrics(SPORTS_FACTS, summary)
+        flags = check_summary(SPORTS_FACTS, summary).kind_flags()
+        assert flags == {k: bool(metrics[k]) for k in ("hallucinated", *ERROR_KINDS)}

@@ -95,6 +95,11 @@ class OracleResult:
     def hallucinated(self) -> bool:
         return self.n_extrinsic + self.n_intrinsic > 0
 
+    def kind_flags(self) -> dict[str, bool]:
+        """``hallucinated`` and, per kind of error, whether the text has one (what a metric is rated on)."""
+        counts = self.kind_counts()
+        return {"hallucinated": self.hallucinated, **{kind: counts[kind] > 0 for kind in ERROR_KINDS}}
+
     def describe(self) -> list[str]:
         """One readable line per mention, e.g.
         "Kelso Rovers [ORG] intrinsic, role swap (document: loser, text: winner)"."""

@@ -5,7 +5,7 @@ import itertools
 import numpy as np
 import pytest
 
-from consum.evaluation.metric_stats import (
+from consum.metrics.metric_stats import (
     average_ranks,
     balanced_accuracy,
     best_threshold,

@@ -7,7 +7,7 @@ examples behind each statistic is explicit.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -133,3 +133,57 @@ def spearman(x: Sequence[float], y: Sequence[float]) -> float:
     0.948683
     """
     return pearson(average_ranks(x), average_ranks(y))
+
+
+def auc_by_error_kind(
+    scores: Sequence[float | None], flags: Sequence[Mapping], kinds: Sequence[str]
+) -> dict:
+    """How well a score (higher = more faithful, e.g. QUALS) ranks faithful texts above hallucinated
+    ones, overall and for each kind of error (the texts with that kind against the faithful ones).
+
+    ``flags[i]``: text i's verdict, a mapping with a truthy ``hallucinated`` and, per kind, a truthy
+    value when the text has that kind (missing = no). Texts without a score (QUALS without a QA pair)
+    are left out and counted. ROC-AUC is None where a class is empty.
+
+    >>> flags = [{"hallucinated": 0}, {"hallucinated": 0}, {"hallucinated": 1, "swap": 1},
+    ...          {"hallucinated": 1, "invented": 1}, {"hallucinated": 1, "invented": 1}]
+    >>> out = auc_by_error_kind([0.2, -0.1, 0.0, -0.5, None], flags, ["invented", "swap", "other"])
+    >>> out["roc_auc"], out["n"], out["n_unscored"], out["by_kind"]["invented"]
+    (0.75, 4, 1, {'roc_auc': 1.0, 'n_faithful': 2, 'n_kind': 1})
+    >>> out["by_kind"]["swap"]["roc_auc"], out["by_kind"]["other"]["roc_auc"]
+    (0.5, None)
+    """
+    if len(scores) != len(flags):
+        raise ValueError(f"{len(scores)} scores for {len(flags)} verdicts")
+    scored = [(s, f) for s, f in zip(scores, flags) if s is not None]
+    faithful = [s for s, f in scored if not f["hallucinated"]]
+
+    def auc_against(negatives: list[float]) -> float | None:
+        if not faithful or not negatives:
+            return None
+        return roc_auc(faithful + negatives, [1] * len(faithful) + [0] * len(negatives))
+
+    hallucinated = [s for s, f in scored if f["hallucinated"]]
+    by_kind = {}
+    for kind in kinds:
+        with_kind = [s for s, f in scored if f.get(kind)]
+        by_kind[kind] = {
+            "roc_auc": auc_against(with_kind), "n_faithful": len(faithful), "n_kind": len(with_kind)
+        }
+    return {
+        "roc_auc": auc_against(hallucinated), "n": len(scored), "n_hallucinated": len(hallucinated),
+        "n_unscored": len(scores) - len(scored), "by_kind": by_kind,
+    }
+
+
+def auc_by_error_kind_line(auc: dict) -> str:
+    """One line of :func:`auc_by_error_kind`: the overall ROC-AUC and each kind's, with counts."""
+    def cell(value):
+        return "n/a" if value is None else f"{value:.3f}"
+
+    kinds = ", ".join(
+        f"{kind.replace('_', ' ')} {cell(v['roc_auc'])} (n={v['n_kind']})"
+        for kind, v in auc["by_kind"].items()
+    )
+    return (f"{cell(auc['roc_auc'])} overall (n={auc['n']}, {auc['n_hallucinated']} hallucinated); "
+            f"each kind vs the faithful ones: {kinds}")
