@@ -1,14 +1,15 @@
 r"""QUALS against factworld's oracle, per kind of error, for any data run + QAGen.
 
-Scores a split's references and, with ``--outputs``, the system outputs of evaluate runs (joined on
-``doc_id``), and reports the ROC-AUC of QUALS for faithful summaries against hallucinated ones,
-overall and for each kind of error (invented attribute, mangled copy, invented value, role swap; each
-kind against the faithful summaries). Choose on validation, never on test:
+Scores a split's references and, with ``--outputs`` / ``--candidates``, the system outputs of
+evaluate runs and the sampled candidates of generate runs (joined on ``doc_id``), and reports the
+ROC-AUC of QUALS for faithful summaries against hallucinated ones, overall and for each kind of error
+(invented attribute, mangled copy, invented value, role swap; each kind against the faithful
+summaries). Choose on validation, never on test:
 
     make prepare-data EXP=factworld_xsum RUN_ID=xv data.factworld.eval_noise=0.77   # noisy validation refs
-    make evaluate EXP=factworld_xsum RUN_ID=x1 split=validation ...                    # outputs to score
-    python scripts/quals_oracle_auc.py --data runs/prepare_data/xv --qagen runs/train_qagen/x1 \
-        --outputs runs/evaluate/<id> --quals answers=both aggregation=min --variants --coverage
+    make generate EXP=factworld_xsum RUN_ID=xvg split=validation inputs.model=runs/train_mle/<id> ...
+    python scripts/quals_oracle_auc.py --data runs/prepare_data/xv --qagen runs/train_qagen/<id> \
+        --candidates runs/generate/xvg --quals answers=both aggregation=min --variants --coverage
 
 ``--quals key=value`` sets QualsConfig fields (``generation.num_beams=20`` for nested ones); without
 ``--variants`` the numbers are those of ``QualsScorer.score`` with that config. ``--variants`` scores
@@ -60,6 +61,11 @@ def summary_sets(args, rows: list[dict]) -> dict[str, list[tuple[dict, str]]]:
     """Name -> (data row, summary) pairs: the references, and each system of each --outputs run."""
     sets = {"references": [(r, r["summary"]) for r in rows]}
     by_id = {r["doc_id"]: r for r in rows}
+    for path in args.candidates:
+        run = open_input(path, expected_stage="generate")
+        table = run.table("candidates").select_columns(["doc_id", "cand_id", "text"]).to_list()
+        sets[f"candidates ({run.path.name})"] = [(by_id[t["doc_id"]], t["text"]) for t in table
+                                                 if t["doc_id"] in by_id]
     for path in args.outputs:
         run = open_input(path, expected_stage="evaluate")
         for name in run.manifest["outputs"]:
@@ -71,9 +77,9 @@ def summary_sets(args, rows: list[dict]) -> dict[str, list[tuple[dict, str]]]:
 
 
 def score_pairs(scorer: QualsScorer, documents: list[str], doc_index: list[int], texts: list[str],
-                with_spans: bool):
+                with_spans: bool, with_generated: bool = True):
     """Every summary's kept generated pairs and answer-span pairs, with their document-side log-probs."""
-    generated = scorer.generate(texts)
+    generated = scorer.generate(texts) if with_generated else [GeneratedQA(0, [])] * len(texts)
     kept = [filter_qa(g.candidates, t, scorer.config.filter, scorer.config.max_qas) if t.strip() else []
             for t, g in zip(texts, generated)]
     spans = scorer.span_questions(texts) if with_spans else [GeneratedQA(0, [])] * len(texts)
@@ -147,10 +153,13 @@ def main(argv=None) -> int:
     p.add_argument("--qagen", required=True, help="a train_qagen run")
     p.add_argument("--split", default="validation")
     p.add_argument("--outputs", action="append", default=[], help="an evaluate run of the same split")
+    p.add_argument("--candidates", action="append", default=[], help="a generate run of the same split")
     p.add_argument("--max-docs", type=int, default=None)
     p.add_argument("--quals", nargs="*", default=[], metavar="KEY=VALUE", help="QualsConfig overrides")
     p.add_argument("--variants", action="store_true")
     p.add_argument("--coverage", action="store_true")
+    p.add_argument("--spans-only", action="store_true",
+                   help="no QA generation by diverse beam search: only the answer-span variants (faster)")
     p.add_argument("--output", help="write the numbers as json")
     args = p.parse_args(argv)
     data = open_input(args.data, expected_stage="prepare_data")
@@ -169,10 +178,13 @@ def main(argv=None) -> int:
         kept, spans, logprobs = score_pairs(
             scorer, documents, [position[r["document"]] for r, _ in pairs], texts,
             with_spans=conditioned and (args.variants or scorer.config.answers != "generated"),
+            with_generated=not args.spans_only and (args.variants or scorer.config.answers != "spans"),
         )
         configs = {"configured": scorer.config}
         if args.variants:
             modes = ("generated", "spans", "both") if conditioned else ("generated",)
+            if args.spans_only:
+                modes = ("spans",)
             for answers, aggregation, tokens, side in itertools.product(
                 modes, ("mean", "min"), ("all", "answer"), ("penalised", "clean")
             ):

@@ -17,6 +17,7 @@ import contextlib
 import functools
 import hashlib
 import logging
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +29,7 @@ from consum.data.qa import encode_answer_conditioned_source
 from consum.generation import encode
 from consum.generation.diverse_beam import DiverseBeamConfig, diverse_beam_search
 from consum.generation.scoring import teacher_forced_logprobs
-from consum.quals.aggregation import answer_only_score, pair_score, summary_score
+from consum.quals.aggregation import answer_mean, answer_only_score, pair_score, summary_score
 from consum.quals.answers import answer_extractor
 from consum.quals.cache import QACache, cache_key
 from consum.quals.config import QualsConfig
@@ -209,8 +210,6 @@ class QualsScorer:
         self.cache = cache
         self.model_hash = model_hash or weights_hash(model)
         self.n_documents_truncated = 0
-        spans = self.config.answers != "generated"
-        self._extract_answers = answer_extractor(self.config.answer_extractor) if spans else None
 
     @classmethod
     def from_pretrained(
@@ -287,48 +286,64 @@ class QualsScorer:
     def span_questions(self, summaries: Sequence[str]) -> list[GeneratedQA]:
         """``quals.answers=spans``: one QA candidate per answer span of each summary (cached).
 
-        The extractor finds the spans; QAGen, given ``span ⊕ SEP ⊕ summary``, writes a question by
-        beam search (stopping at SEP); the pair is ``question ⊕ SEP ⊕ span ⊕ </s>`` and its summary side
-        the clean log-probs of those tokens teacher-forced on the plain summary, as the document side is
-        on the plain document. A span whose question comes out empty gets no pair.
+        The extractor finds the spans; QAGen, given ``span ⊕ SEP ⊕ summary``, writes questions by beam
+        search (stopping at SEP); a pair is ``question ⊕ SEP ⊕ span ⊕ </s>`` and its summary side the
+        clean log-probs of those tokens teacher-forced on the plain summary, as the document side is on
+        the plain document. ``quals.question_choice``: ``first`` keeps the top beam; ``answerable``
+        keeps, of the ``question_beams`` beams, a :func:`grounded` question (one that names only what
+        the summary names) before one that is not, and among those the question under which the summary
+        best predicts the span (mean answer-token log-prob; ties to the higher beam): a question about
+        something else ("What award did she win? -> Swedish") is not answered by the span, so it is not
+        kept. A span whose questions all come out empty gets no pair.
         """
-        keys = [cache_key(s, self.model_hash, self.config.spans_key()) for s in summaries]
+        config = self.config
+        keys = [cache_key(s, self.model_hash, config.spans_key()) for s in summaries]
         done: dict[str, GeneratedQA] = {}
         if self.cache is not None:
             done = {k: GeneratedQA.from_json(v) for k, v in self.cache.get_many(keys).items()}
         todo = list(dict.fromkeys(s for s, k in zip(summaries, keys) if k not in done and s.strip()))
-        max_len = self.max_source_tokens(self.config.generation.max_summary_len)
+        max_len = self.max_source_tokens(config.generation.max_summary_len)
         encoded = self.tokenizer(todo, truncation=True, max_length=max_len)["input_ids"] if todo else []
         requests = [(i, answer) for i, s in enumerate(todo) for answer in self._extract_answers(s)]
         sources = [
             encode_answer_conditioned_source(self.tokenizer, a, encoded[i], self.sep_id, max_len)
             for i, a in requests
         ]
-        targets: list[list[int] | None] = [None] * len(requests)
+        options: list[list[list[int]]] = [[] for _ in requests]  # distinct QA targets, in beam order
+        n_return = config.question_beams if config.question_choice == "answerable" else 1
 
-        def ask(batch: list[int]) -> None:  # request indices -> their QA target tokens
+        def ask(batch: list[int]) -> None:
             ids, mask = right_padded([sources[r] for r in batch], self.tokenizer.pad_token_id)
             with self._autocast(), torch.inference_mode():
                 out = self.model.generate(
                     input_ids=ids.to(self.device), attention_mask=mask.to(self.device),
-                    num_beams=self.config.question_beams, do_sample=False,
-                    max_new_tokens=self.config.max_question_len,
+                    num_beams=config.question_beams, num_return_sequences=n_return, do_sample=False,
+                    max_new_tokens=config.max_question_len,
                     eos_token_id=[self.sep_id, self.tokenizer.eos_token_id],
                 )
-            for r, row in zip(batch, out.tolist()):
-                question = self._question_ids(row)
-                if question:
-                    answer = self.tokenizer(requests[r][1], add_special_tokens=False)["input_ids"]
-                    targets[r] = [*question, self.sep_id, *answer, self.tokenizer.eos_token_id]
+            rows = out.tolist()
+            for k, r in enumerate(batch):
+                answer = self.tokenizer(requests[r][1], add_special_tokens=False)["input_ids"]
+                for row in rows[k * n_return : (k + 1) * n_return]:
+                    question = self._question_ids(row)
+                    target = [*question, self.sep_id, *answer, self.tokenizer.eos_token_id]
+                    if question and target not in options[r]:
+                        options[r].append(target)
 
         order = sorted(range(len(requests)), key=lambda r: len(sources[r]))
-        with_oom_backoff(ask, order, 4 * self.config.summary_batch_size, "answer-span questions")
-        asked = [r for r in range(len(requests)) if targets[r] is not None]
-        clean = self._summary_logprobs(encoded, [(requests[r][0], targets[r]) for r in asked])
+        with_oom_backoff(ask, order, 4 * config.summary_batch_size, "answer-span questions")
+        flat = [(r, target) for r in range(len(requests)) for target in options[r]]
+        clean = self._summary_logprobs(encoded, [(requests[r][0], target) for r, target in flat])
+        best: dict[int, tuple[tuple[bool, float], list[int], list[float]]] = {}
+        for (r, target), logprobs in zip(flat, clean):
+            question = self.tokenizer.decode(target[: target.index(self.sep_id)], skip_special_tokens=True)
+            rank = (grounded(question, todo[requests[r][0]]), answer_mean(logprobs, target, self.sep_id))
+            if r not in best or rank > best[r][0]:  # strictly better: ties keep the higher beam
+                best[r] = (rank, target, logprobs)
         per_summary: list[list[QACandidate]] = [[] for _ in todo]
-        for r, logprobs in zip(asked, clean):
+        for r in sorted(best):
             i, answer = requests[r]
-            tokens = targets[r]
+            _, tokens, logprobs = best[r]
             sep = tokens.index(self.sep_id)
             per_summary[i].append(QACandidate(
                 question=self.tokenizer.decode(tokens[:sep], skip_special_tokens=True), answer=answer,
@@ -340,10 +355,14 @@ class QualsScorer:
             n_spans[i] += 1
         fresh = {s: GeneratedQA(n, cands) for s, n, cands in zip(todo, n_spans, per_summary)}
         if self.cache is not None and fresh:
-            key = self.config.spans_key()
+            key = config.spans_key()
             self.cache.put_many({cache_key(s, self.model_hash, key): g.to_json() for s, g in fresh.items()})
         empty = GeneratedQA(0, [])
         return [done.get(k) or fresh.get(s) or empty for s, k in zip(summaries, keys)]
+
+    @functools.cached_property
+    def _extract_answers(self) -> Callable[[str], list[str]]:
+        return answer_extractor(self.config.answer_extractor)  # spaCy loads only when spans are asked for
 
     def _question_ids(self, generated: list[int]) -> list[int]:
         """The question of a generated row: after the decoder start, up to SEP / </s>, no special token."""
@@ -459,6 +478,26 @@ class QualsScorer:
             groups[index[d]].append(s)
         grouped = self.score_groups(unique, groups, keep_pairs=keep_pairs)
         return [grouped[g][k] for g, k in slots]
+
+
+_NAME_RUN_OR_NUMBER = re.compile(r"[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*|\d[\d,.]*\d|\d")
+
+
+def grounded(question: str, summary: str) -> bool:
+    """Whether every name (a run of capitalised words, the question's first word aside) and number of
+    ``question`` occurs in ``summary``: a question about a summary names only what it names. QAGen's
+    own copy errors (a recombined "Bellwether Foods" for the summary's "Bellwether Software" and
+    "Veltro Foods") fail it.
+
+    >>> grounded("Who is the chief executive of Veltro Foods?", "Veltro Foods paid $240 million.")
+    True
+    >>> grounded("Which company is buying Bellwether Foods?", "Veltro Foods bought Bellwether Software.")
+    False
+    >>> grounded("How many fans watched the 2-1 win?", "Kelso won 3-1.")
+    False
+    """
+    _, _, rest = question.strip().partition(" ")
+    return all(name in summary for name in _NAME_RUN_OR_NUMBER.findall(rest))
 
 
 def with_span_pairs(kept: list[QACandidate], span_pairs: list[QACandidate]) -> list[QACandidate]:

@@ -13,7 +13,7 @@ from consum.models import build_tiny_bart
 from consum.quals.answers import answer_extractor, factworld_answer_spans, regex_answer_spans
 from consum.quals.config import QualsConfig
 from consum.quals.filtering import QACandidate
-from consum.quals.scorer import GeneratedQA, QualsScorer, score_candidate, with_span_pairs
+from consum.quals.scorer import GeneratedQA, QualsScorer, grounded, score_candidate, with_span_pairs
 from tests.unit.quals.test_scorer import SMALL_GEN, naive_doc_logprobs
 
 TOY_DOC = "Team Alpha beat team Beta 3-1 in Paris on Sunday, and Ana Silva scored twice."
@@ -145,3 +145,38 @@ def test_span_pairs_are_cached_by_content(conditioned, tmp_path, monkeypatch):
     with pytest.raises(AssertionError, match="despite a cache hit"):  # other settings, other key
         other.score([TOY_DOC], ["Team Alpha beat Beta in Paris."])
 
+
+
+def test_answerable_prefers_grounded_then_the_question_the_summary_best_answers(conditioned, monkeypatch):
+    model, tokenizer, sep = conditioned
+    summary = "Team Alpha beat Beta in Paris."
+    scorer = spans_scorer(conditioned, answers="spans", question_choice="answerable", question_beams=3)
+    monkeypatch.setattr(scorer, "_extract_answers", lambda text: ["Paris"])
+
+    def ids(text):
+        return tokenizer(text, add_special_tokens=False)["input_ids"]
+
+    beams = [ids(" Where did Team Gamma play?"), ids(" Where did Alpha win?"), ids(" Who won in Paris?")]
+
+    def generate(input_ids, num_return_sequences, **kwargs):  # decoder start + question + SEP, 3 beams
+        rows = [[2, *q, sep] for q in beams] * len(input_ids)
+        width = max(map(len, rows))
+        return torch.tensor([r + [tokenizer.pad_token_id] * (width - len(r)) for r in rows])
+
+    monkeypatch.setattr(scorer.model, "generate", generate)
+    [[result]] = scorer.score_groups([TOY_DOC], [[summary]])
+    [pair] = result.pairs
+    answer = ids("Paris")
+    targets = [[*q, sep, *answer, tokenizer.eos_token_id] for q in beams]
+    summary_ids = tokenizer(summary)["input_ids"]
+    logprobs = scorer._summary_logprobs([summary_ids], [(0, t) for t in targets])
+    answerable = [sum(lp[len(q) + 1 : -1]) / len(answer) for q, lp in zip(beams, logprobs)]
+    # "Team Gamma" is not in the summary: only the two grounded beams compete, on answerability
+    assert [grounded(tokenizer.decode(q), summary) for q in beams] == [False, True, True]
+    expected = 1 + max(range(2), key=lambda k: (answerable[1 + k], -k))
+    assert pair.tokens == targets[expected] and pair.answer == "Paris"
+    assert pair.summary_logprobs == pytest.approx(logprobs[expected], abs=1e-6)
+    first = spans_scorer(conditioned, answers="spans", question_beams=3)  # question_choice=first
+    monkeypatch.setattr(first, "_extract_answers", lambda text: ["Paris"])
+    [[top_beam]] = first.score_groups([TOY_DOC], [[summary]])
+    assert top_beam.pairs[0].tokens == targets[0]  # the top beam, ungrounded or not
