@@ -1,6 +1,6 @@
 """Wall time of `make pipeline` with pretraining against the pipeline before pretraining (issue 12).
 
-    .venv/bin/python scripts/bench_pipeline.py --root /tmp/bench-pipeline     # EXP=factworld_small
+    .venv/bin/python scripts/bench_pipeline.py --root /tmp/bench-pipeline     # EXP=factworld_xsum
 
 Back to back, in a fresh root (``CONSUM_ROOT``: its own runs/ and QA cache, so nothing is reused from
 earlier runs): (1) the first ``make pipeline``, pretraining included; (2) a second one, which finds the
@@ -61,7 +61,7 @@ def minutes(seconds: float) -> str:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--root", required=True, help="a new directory: runs/ and cache/ of the three pipelines")
-    p.add_argument("--experiment", default="factworld_small")
+    p.add_argument("--experiment", default="factworld_xsum")
     p.add_argument("--prefix", default="bench")
     p.add_argument("--before-override", nargs=2, action="append", default=[],
                    metavar=("STAGE", "OVERRIDE"),

@@ -231,8 +231,9 @@ def results_table(results: dict) -> str:
     if auc and auc.get("roc_auc") is not None:
         from consum.metrics.metric_stats import auc_by_error_kind_line
 
+        # results.json of runs before the breakdown by kind hold only the overall number
+        line = auc_by_error_kind_line(auc) if "by_kind" in auc else f"{auc['roc_auc']:.3f} (n={auc['n']})"
         lines.append(
-            "QUALS ROC-AUC against the oracle (faithful vs hallucinated system outputs, pooled): "
-            + auc_by_error_kind_line(auc) + "."
+            f"QUALS ROC-AUC against the oracle (faithful vs hallucinated system outputs, pooled): {line}."
         )
     return "\n".join(lines)

@@ -53,3 +53,17 @@ def test_make_pipeline_ends_by_printing_the_evaluate_run_of_its_run_id():
     recipe = re.search(r"^pipeline:.*\n((?:\t.*\n)+)", makefile, flags=re.MULTILINE).group(1)
     last = recipe.strip().splitlines()[-1]
     assert "-m consum.evaluation.headline" in last and last.endswith("/runs/evaluate/$(RUN_ID)")
+
+
+def test_make_pipeline_runs_the_xsum_regime_unless_told_otherwise():
+    import subprocess
+
+    repo = Path(__file__).resolve().parents[3]
+
+    def stages(*args):  # what make would run, without running it
+        out = subprocess.run(["make", "-n", "--no-print-directory", "pipeline", "RUN_ID=x", *args], cwd=repo,
+                             capture_output=True, text=True, check=True).stdout
+        return [line for line in out.splitlines() if line.startswith("make ") and "EXP=" in line]
+
+    assert stages() and all("EXP=factworld_xsum" in line for line in stages())
+    assert all("EXP=factworld_small" in line for line in stages("EXP=factworld_small"))
