@@ -181,3 +181,16 @@ def test_a_stage_starting_from_the_pretrained_model_names_the_one_its_pretrain_s
         return  # a hub model, a tiny model from random weights, or an upstream run (inputs.init)
     recipe = composed("pretrain", (f"experiment={experiment}",)).pretrained  # its run_id: this key
     assert model["name_or_path"].endswith(f"/pretrain/{content_key(recipe)}/model")
+
+
+def test_the_xsum_regime_scores_with_quals_spans_and_a_qagen_that_can_ask_it():
+    """factworld_xsum writes conf/quals/spans.yaml's keys out (an experiment file cannot override a group
+    chosen by interpolation); they must not drift apart, and its QAGen must learn what spans need."""
+    spans = OmegaConf.to_container(composed("score_quals", ("quals=spans",)).quals)
+    for stage in ("score_quals", "evaluate"):
+        quals = OmegaConf.to_container(composed(stage, ("experiment=factworld_xsum",)).quals)
+        assert quals == {**spans, "generation": quals["generation"], "answer_extractor": "factworld"}
+    qagen = composed("train_qagen", ("experiment=factworld_xsum",))
+    assert qagen.qagen_data.answer_conditioned > 0
+    data = composed("prepare_data", ("experiment=factworld_xsum",)).data.factworld
+    assert (data.train_noise, data.extrinsic_share, data.eval_noise) == (0.77, 0.95, 0.0)
