@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 
 from consum.data.factworld.oracle import ERROR_KINDS
+from consum.data.ner import entity_extractor
 from consum.data.schema import DataError
 from consum.evaluation.bootstrap import bootstrap_ci, paired_bootstrap_diff
 from consum.io.rundir import RunDir, environment_line, open_input
@@ -23,22 +24,8 @@ HEADLINE = (
 )
 
 
-def entity_extractor(data_cfg: dict):
-    """factworld: its lexicon matcher; otherwise spaCy when installed; else None (metrics skipped)."""
-    if data_cfg.get("source") == "factworld":
-        from consum.data.factworld import find_entities
-
-        return lambda text: [surface for surface, _, _ in find_entities(text)]
-    try:
-        from consum.evaluation.entity_metrics import spacy_extractor
-
-        return spacy_extractor()
-    except (ImportError, OSError, RuntimeError):
-        return None
-
-
 def per_summary_metrics(rows: list[dict], summaries: list[str], extract, is_factworld: bool) -> list[dict]:
-    from consum.evaluation.entity_metrics import entity_counts
+    from consum.metrics.entity import entity_counts
     from consum.metrics.rouge import rouge_scores
 
     rouge = rouge_scores(summaries, [r["summary"] for r in rows])
