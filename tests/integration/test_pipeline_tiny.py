@@ -162,6 +162,21 @@ def test_train_mle_adds_binding_pairs_from_the_config(pipeline):
     assert stats["n_train"] == n_docs + stats["n_binding_pairs"]
 
 
+def test_train_mle_filters_the_references_from_the_config(pipeline):
+    runs = pipeline / "runs"
+    base = [f"inputs.data={runs}/prepare_data/tiny", "train.max_steps=2", "train.eval_every=100000"]
+    run = mle.run(compose_stage(pipeline, "train_mle", "run_id=filtered", "filter.by=oracle", *base))
+    stats = open_input(run.path).manifest["stats"]
+    rows = open_input(runs / "prepare_data" / "tiny").rows("train")
+    n_faithful = sum(r["label"] == "consistent" for r in rows)  # the oracle flags exactly the others
+    assert stats["filter"]["n_in"] == len(rows)
+    assert stats["n_train"] == stats["filter"]["n_kept"] == n_faithful
+    # the pipeline's score-quals scored 60 training references, not all: a QUALS filter refuses them
+    with pytest.raises(DataError, match="training documents have no score"):
+        mle.run(compose_stage(pipeline, "train_mle", "run_id=filtered_quals", "filter.by=quals",
+                              "filter.keep_top=0.5", f"filter.scores={runs}/score_quals/tiny", *base))
+
+
 def test_rerun_skips_complete_stage(pipeline, capsys):
     import inspect
 
