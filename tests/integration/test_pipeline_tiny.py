@@ -162,6 +162,48 @@ def test_train_mle_adds_binding_pairs_from_the_config(pipeline):
     assert stats["n_train"] == n_docs + stats["n_binding_pairs"]
 
 
+def test_train_mle_filters_the_references_from_the_config(pipeline):
+    runs = pipeline / "runs"
+    base = [f"inputs.data={runs}/prepare_data/tiny", "train.max_steps=2", "train.eval_every=100000"]
+    run = mle.run(compose_stage(pipeline, "train_mle", "run_id=filtered", "filter.by=oracle", *base))
+    stats = open_input(run.path).manifest["stats"]
+    rows = open_input(runs / "prepare_data" / "tiny").rows("train")
+    n_faithful = sum(r["label"] == "consistent" for r in rows)  # the oracle flags exactly the others
+    assert stats["filter"]["n_in"] == len(rows)
+    assert stats["n_train"] == stats["filter"]["n_kept"] == n_faithful
+    # the pipeline's score-quals scored 60 training references, not all: a QUALS filter refuses them
+    with pytest.raises(DataError, match="training documents have no score"):
+        mle.run(compose_stage(pipeline, "train_mle", "run_id=filtered_quals", "filter.by=quals",
+                              "filter.keep_top=0.5", f"filter.scores={runs}/score_quals/tiny", *base))
+
+
+def test_evaluate_reranks_candidates_by_quals_and_reports_the_cost(pipeline):
+    runs = pipeline / "runs"
+    model = f"{runs}/train_mle/tiny"
+    run = evaluate.run(compose_stage(
+        pipeline, "evaluate", "run_id=rerank", "max_docs=6", f"inputs.data={runs}/prepare_data/tiny",
+        f"inputs.qagen={runs}/train_qagen/tiny", "~systems",
+        f"+systems={{mle: {model}, mle_rerank: {{model: {model}, rerank: {{n: 3, decoding: sample}}}}}}",
+    ), echo=lambda s: None)
+    done = open_input(run.path)
+    results = json.loads((run.path / "results.json").read_text())
+    cost = results["cost"]
+    assert cost["mle"]["n_candidates"] == 1 and cost["mle"]["quals_seconds"] == 0.0
+    assert cost["mle_rerank"]["n_candidates"] == 3 and cost["mle_rerank"]["quals_seconds"] > 0
+    assert cost["mle_rerank"]["rerank"]["seed"] == 1  # the stage's seed
+    candidates = done.rows("candidates_mle_rerank")
+    assert len(candidates) == 18 and sum(c["kept"] for c in candidates) == 6
+    summaries = {r["doc_id"]: r for r in done.rows("summaries_mle_rerank")}
+    for doc_id in summaries:
+        mine = [c for c in candidates if c["doc_id"] == doc_id]
+        kept = next(c for c in mine if c["kept"])
+        assert summaries[doc_id]["summary"] == kept["text"]
+        assert kept["cand_index"] == max(  # the highest QUALS, the first of ties, None below any score
+            range(3), key=lambda k: (mine[k]["quals"] is not None, mine[k]["quals"] or 0.0, -k))
+    assert "highest QUALS of 3" in (run.path / "results.md").read_text()
+    assert set(done.manifest["inputs"]) == {"data", "qagen", "system.mle", "system.mle_rerank"}
+
+
 def test_rerun_skips_complete_stage(pipeline, capsys):
     import inspect
 

@@ -3,7 +3,8 @@
 Corpus (``corpus.source``):
 - ``factworld``: documents of factworld's pretraining streams (``generator.PRETRAIN_STREAMS``), which
   are keyed apart from every split ``prepare-data`` makes, for any seed, and draw names from the full
-  lists, held-out names included (BART's corpus covers the real names a test set holds);
+  lists, held-out names included (BART's corpus covers the real names a test set holds), in the
+  names world ``corpus.names`` (full when absent; single: one-word people and organisations);
 - ``files``: the ``corpus.field`` column of local jsonl/csv/parquet files (``corpus.train_path``,
   ``corpus.validation_path``).
 
@@ -29,8 +30,10 @@ def load_corpus(corpus_cfg: Mapping) -> tuple[list[str], list[str]]:
 
         seed, rosters = int(corpus_cfg["seed"]), float(corpus_cfg.get("roster_share") or 0.0)
         n_train, n_valid = int(corpus_cfg["n_train"]), int(corpus_cfg["n_valid"])
-        return (generate_pretraining_documents(seed, "pretrain", n_train, rosters),
-                generate_pretraining_documents(seed, "pretrain_validation", n_valid, rosters))
+        # an optional key, so that the recipes written before it keep their content key (run dir)
+        names = corpus_cfg.get("names") or "full"
+        return (generate_pretraining_documents(seed, "pretrain", n_train, rosters, names),
+                generate_pretraining_documents(seed, "pretrain_validation", n_valid, rosters, names))
     if source == "files":
         from consum.data.sources import field_value, read_file
 

@@ -1,2 +1,3 @@
-"""Evaluation of summaries: entity-level factuality, confidence intervals, metric statistics, the
-evaluate stage and its report. ROUGE itself is in :mod:`consum.metrics` (training and contrast use it too)."""
+"""Evaluation of summaries: confidence intervals, the oracle's breakdown, the evaluate stage and its
+report. ROUGE, entity-level factuality and metric statistics are in :mod:`consum.metrics` (training,
+contrast and score-quals use them too)."""

@@ -2,15 +2,19 @@
 factuality, and on factworld the oracle hallucination rates; bootstrap 95% CIs; results.json,
 results.md and report.html (see :mod:`consum.evaluation.report`).
 
-Systems are run dirs holding ``model/`` (``train_mle``, ``train_conseq``), named in ``systems``.
-Decoding is dataset-specific (original: XSum beam 6 / max 60 / min 10; CNN/DM beam 4 / 140 / 55).
+Systems are run dirs holding ``model/`` (``train_mle``, ``train_conseq``), named in ``systems``; an
+entry ``{model: <run dir>, rerank: {n, decoding, ...}}`` keeps the highest-QUALS of N candidates
+instead (:mod:`consum.evaluation.rerank`). Decoding is dataset-specific (original: XSum beam 6 / max 60 /
+min 10; CNN/DM beam 4 / 140 / 55); what it cost per system is in ``results["cost"]``.
 """
 
 from __future__ import annotations
 
 import json
+import time
 
 from consum.data.factworld.oracle import ERROR_KINDS
+from consum.data.ner import entity_extractor
 from consum.data.schema import DataError
 from consum.evaluation.bootstrap import bootstrap_ci, paired_bootstrap_diff
 from consum.io.rundir import RunDir, environment_line, open_input
@@ -23,22 +27,8 @@ HEADLINE = (
 )
 
 
-def entity_extractor(data_cfg: dict):
-    """factworld: its lexicon matcher; otherwise spaCy when installed; else None (metrics skipped)."""
-    if data_cfg.get("source") == "factworld":
-        from consum.data.factworld import find_entities
-
-        return lambda text: [surface for surface, _, _ in find_entities(text)]
-    try:
-        from consum.evaluation.entity_metrics import spacy_extractor
-
-        return spacy_extractor()
-    except (ImportError, OSError, RuntimeError):
-        return None
-
-
 def per_summary_metrics(rows: list[dict], summaries: list[str], extract, is_factworld: bool) -> list[dict]:
-    from consum.evaluation.entity_metrics import entity_counts
+    from consum.metrics.entity import entity_counts
     from consum.metrics.rouge import rouge_scores
 
     rouge = rouge_scores(summaries, [r["summary"] for r in rows])
@@ -73,6 +63,12 @@ def summarize(per_doc: list[dict], n_resamples: int, seed: int) -> dict:
 
 
 def run(cfg: dict, *, echo=print) -> RunDir:
+    from consum.evaluation.rerank import system_spec
+
+    specs = {name: system_spec(name, value, cfg["seed"]) for name, value in cfg["systems"].items()}
+    reranks = {name: rerank for name, (_, rerank) in specs.items() if rerank}
+    if reranks and not cfg["inputs"].get("qagen"):
+        raise ValueError(f"systems {sorted(reranks)} rerank by QUALS: set inputs.qagen")
     run = open_stage(cfg, echo=echo)
     if run.is_complete:
         return run
@@ -80,25 +76,26 @@ def run(cfg: dict, *, echo=print) -> RunDir:
     run.add_input("data", data_run)
     rows = split_rows(data_run, cfg["split"], cfg.get("max_docs"))
     systems = {}
-    for name, path in cfg["systems"].items():
+    for name, (path, _) in specs.items():
         system_run = open_input(path, expected_stage=("train_mle", "train_conseq"))
         systems[name] = system_run.model_path  # raises a clear error when the run holds no model
         run.add_input(f"system.{name}", system_run)
     is_factworld = cfg["data"].get("source") == "factworld"
     extract = entity_extractor(cfg["data"])
-    outputs = {name: decode(cfg, model_path, rows) for name, model_path in systems.items()}
+    scorer = quals_scorer(cfg, run) if cfg["inputs"].get("qagen") else None
+    outputs, cost, candidates = decode_systems(cfg, systems, reranks, rows, scorer)
     per_doc = {name: per_summary_metrics(rows, outputs[name], extract, is_factworld) for name in systems}
-    details = quals_details(cfg, run, rows, outputs, per_doc) if cfg["inputs"].get("qagen") else []
+    details = quals_details(cfg, run, rows, outputs, per_doc, scorer) if scorer else []
     results = {
         "split": cfg["split"], "n_docs": len(rows),
-        "decoding": {k: cfg[k] for k in ("num_beams", "max_len", "min_len", "lenpen")},
+        "decoding": {k: cfg[k] for k in ("num_beams", "max_len", "min_len", "lenpen")}, "cost": cost,
         "systems": {name: summarize(per_doc[name], cfg["bootstrap"]["n_resamples"], cfg["bootstrap"]["seed"])
                     for name in systems},
     }
     results["comparisons"] = compare_systems(per_doc, cfg)
     if is_factworld and details:
         results["quals_auc_vs_oracle"] = quals_auc(per_doc)
-    table = write_outputs(run, results, rows, per_doc, details)
+    table = write_outputs(run, results, rows, per_doc, details, candidates)
     run.stats.update({"results": results})
     run.finalize()
     echo(f"evaluate -> {run.path} (results.json, results.md, report.html)\n{table}")
@@ -133,14 +130,38 @@ def decode(cfg: dict, model_path, rows: list[dict]) -> list[str]:
     return [d[0] for d in decoded]
 
 
-def quals_details(cfg: dict, run: RunDir, rows: list[dict], outputs: dict, per_doc: dict) -> list[dict]:
-    """QUALS of every output (added to ``per_doc``); one detail row per kept QA pair."""
+def decode_systems(cfg: dict, systems: dict, reranks: dict, rows: list[dict], scorer):
+    """Each system's summaries, what they cost (decoding and reranking seconds), and the candidates
+    of the reranked systems."""
+    from consum.evaluation.rerank import rerank_decode
+
+    outputs, cost, candidates = {}, {}, {}
+    for name, model_path in systems.items():
+        if name in reranks:
+            outputs[name], cost[name], candidates[name] = rerank_decode(
+                cfg, model_path, rows, reranks[name], scorer, device_for(cfg))
+            continue
+        started = time.perf_counter()
+        outputs[name] = decode(cfg, model_path, rows)
+        cost[name] = {"n_candidates": 1, "decode_seconds": round(time.perf_counter() - started, 2),
+                      "quals_seconds": 0.0}
+    return outputs, cost, candidates
+
+
+def quals_scorer(cfg: dict, run: RunDir):
+    """The stage's QualsScorer (its ``quals`` settings), for the metric and for reranking alike."""
     from consum.quals.scorer import QualsScorer
 
     qagen_run = open_input(cfg["inputs"]["qagen"], expected_stage="train_qagen")
     run.add_input("qagen", qagen_run)
-    scorer = QualsScorer.from_pretrained(qagen_run.model_path, device=str(device_for(cfg)),
-                                         cache_path=cfg.get("cache"), **cfg["quals"])
+    return QualsScorer.from_pretrained(qagen_run.model_path, device=str(device_for(cfg)),
+                                       cache_path=cfg.get("cache"), **cfg["quals"])
+
+
+def quals_details(cfg: dict, run: RunDir, rows: list[dict], outputs: dict, per_doc: dict,
+                  scorer=None) -> list[dict]:
+    """QUALS of every output (added to ``per_doc``); one detail row per kept QA pair."""
+    scorer = scorer or quals_scorer(cfg, run)
     documents = [r["document"] for r in rows]
     details = []
     for name, summaries in outputs.items():
@@ -156,20 +177,26 @@ def quals_details(cfg: dict, run: RunDir, rows: list[dict], outputs: dict, per_d
     return details
 
 
-def write_outputs(run: RunDir, results: dict, rows: list[dict], per_doc: dict, details: list[dict]) -> str:
-    """Shards of summaries and QA details, results.json, results.md, report.html; returns the tables."""
+def write_outputs(run: RunDir, results: dict, rows: list[dict], per_doc: dict, details: list[dict],
+                  candidates: dict | None = None) -> str:
+    """Shards of summaries, QA details and reranked candidates, results.json, results.md, report.html;
+    returns the tables."""
     from consum.evaluation.oracle_metrics import breakdown_table
     from consum.evaluation.report import write_report
+    from consum.evaluation.rerank import cost_table
 
     for name, metrics in per_doc.items():
         write_shard(run.path, f"summaries_{name}", 0, metrics)
         run.record_output(f"summaries_{name}", key=["doc_id"])
+    for name, candidate_rows in (candidates or {}).items():
+        write_shard(run.path, f"candidates_{name}", 0, candidate_rows)
+        run.record_output(f"candidates_{name}", key=["doc_id", "cand_index"])
     if details:
         write_shard(run.path, "details", 0, details)
         run.record_output("details", key=["system", "doc_id", "qa_index"])
     results["made_by"] = environment_line(run.manifest())  # commit, versions, machine: numbers depend on them
     (run.path / "results.json").write_text(json.dumps(results, indent=2) + "\n")
-    tables = [t for t in (results_table(results), breakdown_table(results)) if t]
+    tables = [t for t in (results_table(results), breakdown_table(results), cost_table(results)) if t]
     tables.append(f"Made by {results['made_by']}")
     (run.path / "results.md").write_text("\n\n".join(tables) + "\n")
     documents = {r["doc_id"]: r["document"] for r in rows}

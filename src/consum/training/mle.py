@@ -149,13 +149,16 @@ def run(cfg: dict) -> RunDir:
         open_training_run,
         record_model_input,
     )
+    from consum.training.reference_filter import check_filter_config, filter_rows
 
+    check_filter_config(cfg.get("filter") or {})  # before the run dir exists: a bad filter leaves none
     accelerator, run, logger = open_training_run(cfg)
     if logger is None:
         return run
     data_run = open_input(cfg["inputs"]["data"], expected_stage="prepare_data")
     run.add_input("data", data_run)
-    train_rows = data_run.rows("train")
+    # filter.by: the pairs whose reference passes (all by default); everything below sees only those
+    train_rows = filter_rows(cfg, run, data_run, data_run.rows("train"))
     valid_rows = data_run.rows("validation") if "validation" in data_run.manifest["outputs"] else []
     train_cfg = cfg["train"]
     model, tokenizer = model_for_training(
@@ -195,6 +198,10 @@ def run(cfg: dict) -> RunDir:
 
 def format_summary(run: RunDir) -> str:
     lines = [f"{run.stage} -> {run.path}/model ({run.stats['steps']} steps, {run.stats['train_seconds']} s)"]
+    if "filter" in run.stats:
+        f = run.stats["filter"]
+        lines.append(f"  filter by {f['by']}: kept {f['n_kept']} of {f['n_in']} training pairs (threshold "
+                     f"{f['threshold']}, {f['n_no_evidence']} without evidence: {f['no_evidence']})")
     for key, value in {**run.stats.get("lead_baseline", {}), **run.stats.get("final_validation", {})}.items():
         lines.append(f"  {key:<20}{value:.4f}")
     return "\n".join(lines)

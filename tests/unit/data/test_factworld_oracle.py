@@ -31,12 +31,12 @@ def statuses(text, facts=SPORTS_FACTS):
     return [(m.surface, m.status) for m in check_summary(facts, text).mentions]
 
 
-@pytest.fixture(scope="module")
-def corpus():
-    """2000 training documents, half of them with an unfaithful reference."""
-    return generate_corpus(
-        FactworldConfig(size="tiny", seed=3, train_noise=0.5, n_train=2000, n_valid=0, n_test=0)
-    )
+@pytest.fixture(scope="module", params=["full", "single"])
+def corpus(request):
+    """2000 training documents, half of them with an unfaithful reference, in each names world."""
+    return generate_corpus(FactworldConfig(
+        size="tiny", seed=3, train_noise=0.5, n_train=2000, n_valid=0, n_test=0, names=request.param
+    ))
 
 
 def test_faithful_references_are_consistent_and_every_injected_error_is_found(corpus):
@@ -187,6 +187,26 @@ def test_kind_counts_cover_every_kind_and_only_unsupported_mentions():
         "invented_attribute": 1, "mangled_copy": 1, "invented_value": 0, "role_swap": 2,
     }
     assert sum(result.kind_counts().values()) == result.n_extrinsic + result.n_intrinsic
+
+
+def test_single_word_names_have_no_mangled_copy_of_a_person_or_organisation():
+    """With one-word people and organisations, a name that shares a word with a document name of its type
+    is that name: a wrong one is an invented value, or a role swap when it is another document name."""
+    facts = {"event_type": "sports_match", "entities": [
+        {"role": "winner", "type": "ORG", "value": "Morvane"},
+        {"role": "loser", "type": "ORG", "value": "Brontex"},
+        {"role": "scorer", "type": "PERSON", "value": "Okafor"},
+        {"role": "captain", "type": "PERSON", "value": "Novak"},
+    ]}
+    assert kinds("Morvane beat Brontex; Okafor scored.", facts) == []
+    assert kinds("Morvane beat Zantrix; Haddad scored.", facts) == [
+        ("Zantrix", "invented_value"), ("Haddad", "invented_value"),
+    ]
+    assert kinds("Brontex beat Morvane. Striker Novak scored.", facts) == [
+        ("Brontex", "role_swap"), ("Morvane", "role_swap"), ("Novak", "role_swap"),
+    ]
+    # a first name the world never uses, before a document surname, is still a copy gone wrong
+    assert kinds("Morvane won; Maria Okafor scored.", facts) == [("Maria Okafor", "mangled_copy")]
 
 
 def test_the_kinds_match_what_the_generator_injected(corpus):

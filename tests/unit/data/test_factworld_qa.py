@@ -9,9 +9,9 @@ from consum.data.factworld import FactworldConfig, corpus_stats, generate_corpus
 QA_KEYS = {"qa_id", "doc_id", "context_type", "context", "question", "answer", "answer_start", "role"}
 
 
-@pytest.fixture(scope="module")
-def tiny():
-    cfg = FactworldConfig(size="tiny", seed=0, train_noise=0.5)
+@pytest.fixture(scope="module", params=["full", "single"])
+def tiny(request):
+    cfg = FactworldConfig(size="tiny", seed=0, train_noise=0.5, names=request.param)
     corpus = generate_corpus(cfg)
     return cfg, corpus, generate_qa_records(cfg, corpus)
 

@@ -17,10 +17,12 @@ def regime(compose_config, experiment: str) -> FactworldConfig:
 
 @pytest.mark.parametrize(("experiment", "unfaithful", "extrinsic"), [
     ("factworld_xsum", 770, 732),  # 76.9% hallucinated, 73.1% extrinsic (Maynez et al. 2020)
+    ("factworld_xsum_single", 770, 732),  # the same regime with one-word people and organisations
     ("factworld_small", 300, 150),  # the mild, CNN/DM-like regime
 ])
 def test_noise_rates_and_kinds_per_regime(compose_config, experiment, unfaithful, extrinsic):
     cfg = regime(compose_config, experiment)
+    assert cfg.names == ("single" if experiment.endswith("_single") else "full")
     rows = generate_split(cfg, "train")
     labels = Counter(r["label"] for r in rows)
     intrinsic = unfaithful - extrinsic

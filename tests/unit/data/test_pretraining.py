@@ -31,12 +31,23 @@ def test_no_pretraining_document_is_a_document_of_any_split_of_any_seed(stream):
     assert len(set(stream)) == len(stream)
 
 
-def test_the_stream_covers_every_name_of_the_lexicons_held_out_ones_included(stream):
-    words = set(re.findall(r"[A-Za-z]+", " ".join(stream)))
-    for kind, names in lexicons.HELDOUT_LISTS.items():
-        missing = [name for name in names if not set(name.split()) <= words]
+@pytest.mark.parametrize("world", ["full", "single"])
+def test_the_stream_covers_every_name_of_the_lexicons_held_out_ones_included(stream, world):
+    texts = stream if world == "full" else generate_pretraining_documents(0, "pretrain", 1500, names=world)
+    words = set(re.findall(r"[A-Za-z]+", " ".join(texts)))
+    for kind in lexicons.NAME_WORLDS[world]:
+        missing = [name for name in lexicons.HELDOUT_LISTS[kind] if not set(name.split()) <= words]
         assert not missing, (kind, missing)
-    assert set(heldout_names()["surnames"]) <= words  # never in a training document, here in pretraining
+    # never in a training document, here in pretraining
+    assert set(heldout_names(world)["surnames"]) <= words
+    # the other world's distinctive words never (its parties and institutions are ordinary words)
+    other_world = lexicons.SINGLE_ORGS if world == "full" else (
+        lexicons.FIRST_NAMES + lexicons.TEAM_TOWNS + lexicons.COMPANY_PREFIXES)
+    assert not words & set(other_world)
+    if world == "single":
+        train, _ = load_corpus({"source": "factworld", "seed": 0, "n_train": 30, "n_valid": 1,
+                                "names": "single"})
+        assert train == texts[:30]  # the recipe's corpus.names reaches the stream
 
 
 def test_streams_are_deterministic_and_named():

@@ -116,6 +116,7 @@ def _lexicon() -> _Lexicon:
         f"{prefix} {suffix}" for prefix, suffix in product(lexicons.COMPANY_PREFIXES, company_suffixes)
     ))
     add(ORG, lexicons.PARTIES + lexicons.INSTITUTIONS + lexicons.FUNDERS)
+    add(ORG, lexicons.SINGLE_ORGS)  # the single-word world's; no full-world text contains one
     add(AWARD, lexicons.AWARDS)
     add(NORP, lexicons.NATIONALITIES)
     add(DATE, lexicons.WEEKDAYS + lexicons.MONTHS)

@@ -27,7 +27,7 @@ from functools import cache
 from consum.data.factworld.entities import PERSON
 from consum.data.factworld.events import EVENT_SPECS, MAIN_AGE, MAIN_NATIONALITY, EventSpec
 from consum.data.factworld.render import Text, slots
-from consum.data.factworld.sampling import Draw, NamePool
+from consum.data.factworld.sampling import NAMES, Draw, NamePool
 
 SPLITS = ("train", "validation", "test")
 # Streams of documents for denoising pretraining (``consum.data.pretraining``): keyed by their own
@@ -75,10 +75,15 @@ class FactworldConfig:
     n_train: int | None = None
     n_valid: int | None = None
     n_test: int | None = None
+    # full: "First Surname" people, multi-word organisations; single: one word each, distinct within a
+    # document (a surname alone; lexicons.SINGLE_ORGS), a world whose names a tiny model can copy
+    names: str = "full"
 
     def __post_init__(self):
         if self.size not in SIZES:
             raise ValueError(f"factworld size {self.size!r} is not one of {sorted(SIZES)}")
+        if self.names not in NAMES:
+            raise ValueError(f"factworld names {self.names!r} is not one of {NAMES}")
         for name in ("train_noise", "extrinsic_share", "eval_noise"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"factworld {name} must lie in [0, 1], got {getattr(self, name)}")
@@ -107,7 +112,9 @@ def generate_corpus(cfg: FactworldConfig) -> dict[str, list[dict]]:
 
 def generate_split(cfg: FactworldConfig, split: str) -> list[dict]:
     labels = assign_labels(cfg, split)
-    return [generate_example(cfg.seed, split, index, label) for index, label in enumerate(labels)]
+    return [
+        generate_example(cfg.seed, split, index, label, cfg.names) for index, label in enumerate(labels)
+    ]
 
 
 # What a roster lists: mostly multi-word names, whose words a copy must keep together
@@ -116,22 +123,25 @@ ROSTER_KINDS = ("person", "person", "person", "team", "company", "operator", "pa
 ROSTER_ENTRIES = (6, 14)
 
 
-def generate_pretraining_documents(seed: int, stream: str, n: int, roster_share: float = 0.0) -> list[str]:
+def generate_pretraining_documents(
+    seed: int, stream: str, n: int, roster_share: float = 0.0, names: str = "full"
+) -> list[str]:
     """The first ``n`` texts of a pretraining stream: news documents and, a ``roster_share`` of them,
-    rosters (lists of names, as tables and lists in a web corpus; see :func:`generate_roster`)."""
+    rosters (lists of names, as tables and lists in a web corpus; see :func:`generate_roster`), with
+    the names of the world ``names`` (``FactworldConfig.names``)."""
     if stream not in PRETRAIN_STREAMS:
         raise ValueError(f"factworld pretraining stream {stream!r} is not one of {PRETRAIN_STREAMS}")
     if not 0.0 <= roster_share <= 1.0:
         raise ValueError(f"roster_share must lie in [0, 1], got {roster_share}")
     return [
-        generate_roster(seed, stream, index)
+        generate_roster(seed, stream, index, names)
         if stable_rng(seed, stream, index, "genre").random() < roster_share
-        else generate_example(seed, stream, index, "consistent")["document"]
+        else generate_example(seed, stream, index, "consistent", names)["document"]
         for index in range(n)
     ]
 
 
-def generate_roster(seed: int, stream: str, index: int) -> str:
+def generate_roster(seed: int, stream: str, index: int, names: str = "full") -> str:
     """A list of 6-14 names and values, one per sentence ("Greta Ogunleye. Kelso Rovers. Kyoto.").
 
     In a templated news corpus a tiny model predicts everything but the names from the language alone,
@@ -140,7 +150,7 @@ def generate_roster(seed: int, stream: str, index: int) -> str:
     only way to rebuild it. No name word is used twice in a roster, as in a document.
     """
     rng = stable_rng(seed, stream, index, "roster")
-    draw = Draw(rng, _name_pool(stream))
+    draw = Draw(rng, _name_pool(stream), names)
     n_entries = rng.randint(*ROSTER_ENTRIES)
     entries: list[str] = []
     for _ in range(4 * n_entries):  # awards and dates may repeat: keep the first of each
@@ -171,11 +181,15 @@ def _name_pool(split: str) -> NamePool:
     return NamePool.for_split(split)
 
 
-def generate_example(seed: int, split: str, index: int, label: str) -> dict:
-    """One row: the document, its reference with the given label, and the facts of both as JSON."""
+def generate_example(seed: int, split: str, index: int, label: str, names: str = "full") -> dict:
+    """One row: the document, its reference with the given label, and the facts of both as JSON.
+
+    ``names="single"`` draws one-word people and organisations (``sampling.Draw``); the draws after
+    them shift, so the single world is another corpus, not the full one renamed.
+    """
     rng = stable_rng(seed, split, index, "document")
     spec = EVENT_SPECS[rng.choice(sorted(EVENT_SPECS))]
-    draw = Draw(rng, _name_pool(split))
+    draw = Draw(rng, _name_pool(split), names)
     values = {role.name: draw.value(role.kind) for role in spec.roles}
     for attribute in ATTRIBUTES:
         if rng.random() < P_STATED_ATTRIBUTE:

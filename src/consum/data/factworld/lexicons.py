@@ -5,6 +5,12 @@ matches case-insensitively), and so that no single token belongs to two lists (a
 unambiguous). A few near-collisions are kept on purpose so that matching must respect word boundaries
 and prefer the longest match: surnames "Lee"/"Leeson" and the city "Leeds", surnames "Smith"/"Smithson".
 
+Two worlds (``FactworldConfig.names``, docs/factworld.md "Names"): ``full`` names people "First
+Surname" and organisations by two or more words ("Kelso Rovers", "Veltro Pharma", "Halden
+University"); ``single`` names people by a surname alone and every organisation by one word of
+``SINGLE_ORGS``, a list of its own (invented words in no other list and no template), so that the
+matcher reads a ``full`` text exactly as before: no ``full`` text contains them.
+
 Held out: the last ``HELDOUT_SHARE`` of each named list (people, places, organisations, awards) is
 used only in the validation and test splits, mixed with the other names, so that evaluation documents
 contain names and name combinations a model never saw in training.
@@ -118,6 +124,23 @@ NATIONALITIES = (
     "Australian", "Greek", "Czech",
 )
 
+# The single-word world's organisations (teams, companies, operators, parties, institutions, funders
+# alike): invented words, one each, so that a name is one word a model copies whole.
+SINGLE_ORGS = (
+    "Altavia", "Brontex", "Caldrix", "Dovanta", "Elbrix", "Fennora", "Galvora", "Hestrel", "Indara",
+    "Jovalis", "Kalvex", "Lustrane", "Morvane", "Nerexa", "Obrion", "Pantora", "Quorvel", "Rivanta",
+    "Sabrix", "Tolvane", "Ulvaro", "Varnex", "Wyndra", "Xandor", "Zorvik", "Arventa", "Belvora",
+    "Corvalis", "Darnex", "Estrava", "Falcora", "Gorvane", "Helvix", "Ilvane", "Jastrel", "Korvel",
+    "Lenvora", "Marvex", "Novendra", "Orvanta", "Prexon", "Quilvane", "Rostrel", "Sorvane", "Tavrix",
+    "Umbrel", "Velquin", "Wexora", "Yarvane", "Zelvane", "Ambrix", "Bravona", "Cendrel", "Dorvex",
+    "Elvanta", "Fostrel", "Grevane", "Harvix", "Istrava", "Jorvane", "Kestrova", "Lorvane", "Mendrix",
+    "Norvane", "Ostrava", "Pelvora", "Quentrix", "Ravona", "Stelvix", "Trevona", "Ulmora", "Vendrix",
+    "Wolvane", "Xeltra", "Yostrel", "Zantrix", "Arlovan", "Belmarix", "Costrava", "Delvaro", "Emvora",
+    "Ferrovan", "Galtrix", "Hovendra", "Irvona", "Jelmar", "Kovendra", "Larvix", "Molvane", "Nestrava",
+    "Orlovex", "Pravona", "Rolvex", "Sentrava", "Tormex", "Ulvendra", "Vostrel", "Welmora", "Zarvona",
+    "Aldrovan",
+)
+
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 # "May" is left out: lowercased it is the modal verb, and the oracle matches case-insensitively.
 MONTHS = (
@@ -143,9 +166,16 @@ HELDOUT_LISTS = {
     "institutions": INSTITUTIONS,
     "funders": FUNDERS,
     "awards": AWARDS,
+    "single_orgs": SINGLE_ORGS,
+}
+# The held-out lists each world (``FactworldConfig.names``) draws its names from.
+NAME_WORLDS = {
+    "full": ("surnames", "cities", "team_towns", "company_prefixes", "parties", "institutions", "funders",
+             "awards"),
+    "single": ("surnames", "cities", "single_orgs", "awards"),
 }
 
 
-def heldout_names() -> dict[str, tuple[str, ...]]:
-    """Per list, the names that never occur in the training split."""
-    return {name: split_heldout(items)[1] for name, items in HELDOUT_LISTS.items()}
+def heldout_names(names: str = "full") -> dict[str, tuple[str, ...]]:
+    """Per list of the world ``names``, the names that never occur in the training split."""
+    return {name: split_heldout(HELDOUT_LISTS[name])[1] for name in NAME_WORLDS[names]}

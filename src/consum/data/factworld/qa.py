@@ -16,7 +16,7 @@ import json
 import random
 import re
 
-from consum.data.factworld.entities import AGE, PERSON, canonical_key, find_mentions
+from consum.data.factworld.entities import AGE, canonical_key, find_mentions
 from consum.data.factworld.events import EVENT_SPECS, MAIN_AGE, MAIN_NATIONALITY, EventSpec
 from consum.data.factworld.generator import FactworldConfig, stable_rng
 from consum.data.factworld.render import SLOT_RE, slots
@@ -81,11 +81,14 @@ def _question(
 
 
 def _first_spans(context: str) -> dict[tuple[str, str], tuple[int, int]]:
-    """(entity type, key) -> span of its first mention; people by full name, ages by their digits."""
+    """(entity type, key) -> span of its first mention; ages by their digits.
+
+    A person is asked for by their whole name's key: "maria lee" finds the full-name mention (a later
+    "Lee" alone has the key "lee"); in the single-word world (``FactworldConfig.names``) the whole
+    name is the surname, whose every mention has the key "lee".
+    """
     spans = {}
     for mention in find_mentions(context):
-        if mention.entity_type == PERSON and mention.name_part != "full":
-            continue
         start, end = mention.span
         if mention.entity_type == AGE:  # "34-year-old" answers "How old ...?" with "34"
             digits = re.search(r"\d+", mention.surface)

@@ -3,6 +3,11 @@
 Within a document no name word and no number value is used twice. That keeps every fact
 recoverable from the text alone: a surname names one person, "Leeds" is one role, 34 is one number.
 The same guarantee makes an injected extrinsic value provably new to the document.
+
+Names come in two worlds (``NAMES``; ``FactworldConfig.names``): ``full`` draws "First Surname" people
+and multi-word organisations; ``single`` draws a surname alone for a person and one word of
+``lexicons.SINGLE_ORGS`` for any organisation, so that every person and organisation name is one
+word, distinct within the document.
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ class NamePool:
     institutions: tuple[str, ...]
     funders: tuple[str, ...]
     awards: tuple[str, ...]
+    single_orgs: tuple[str, ...]
 
     @classmethod
     def for_split(cls, split: str) -> NamePool:
@@ -52,12 +58,18 @@ class NamePool:
         return cls(**{key: items for key, items in lexicons.HELDOUT_LISTS.items()})
 
 
+NAMES = ("full", "single")
+
+
 class Draw:
     """Draws fact values for one document, never reusing a name word or a number value."""
 
-    def __init__(self, rng: random.Random, pool: NamePool):
+    def __init__(self, rng: random.Random, pool: NamePool, names: str = "full"):
+        if names not in NAMES:
+            raise ValueError(f"factworld names must be one of {NAMES}, got {names!r}")
         self.rng = rng
         self.pool = pool
+        self.names = names
         self._used_words: set[str] = set()
         self._used_numbers: set[Decimal] = set()
 
@@ -66,7 +78,7 @@ class Draw:
 
     def fork(self, rng: random.Random) -> Draw:
         """A draw for the same document on another random stream (e.g. its reference's)."""
-        forked = Draw(rng, self.pool)
+        forked = Draw(rng, self.pool, self.names)
         forked._used_words = set(self._used_words)
         forked._used_numbers = set(self._used_numbers)
         return forked
@@ -90,6 +102,9 @@ class Draw:
 
     # -- names --------------------------------------------------------------------------------
     def person(self) -> str:
+        if self.names == "single":
+            return self._pick(self.pool.surnames)
+
         def build():
             first, last = self.rng.choice(lexicons.FIRST_NAMES), self.rng.choice(self.pool.surnames)
             return f"{first} {last}", (first, last)
@@ -106,7 +121,13 @@ class Draw:
     def city(self) -> str:
         return self._pick(self.pool.cities)
 
+    def _single_org(self) -> str:
+        return self._pick(self.pool.single_orgs)
+
     def team(self) -> str:
+        if self.names == "single":
+            return self._single_org()
+
         def build():
             town = self.rng.choice(self.pool.team_towns)
             return f"{town} {self.rng.choice(lexicons.TEAM_SUFFIXES)}", (town,)
@@ -114,6 +135,9 @@ class Draw:
         return self._fresh_words(build)
 
     def _company(self, suffixes: tuple[str, ...]) -> str:
+        if self.names == "single":
+            return self._single_org()
+
         def build():
             prefix = self.rng.choice(self.pool.company_prefixes)
             return f"{prefix} {self.rng.choice(suffixes)}", (prefix,)
@@ -127,13 +151,13 @@ class Draw:
         return self._company(lexicons.TRANSPORT_SUFFIXES)
 
     def party(self) -> str:
-        return self._pick(self.pool.parties)
+        return self._single_org() if self.names == "single" else self._pick(self.pool.parties)
 
     def institution(self) -> str:
-        return self._pick(self.pool.institutions)
+        return self._single_org() if self.names == "single" else self._pick(self.pool.institutions)
 
     def funder(self) -> str:
-        return self._pick(self.pool.funders)
+        return self._single_org() if self.names == "single" else self._pick(self.pool.funders)
 
     def award(self) -> str:
         return self._pick(self.pool.awards)

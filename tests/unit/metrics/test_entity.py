@@ -2,7 +2,7 @@
 
 import pytest
 
-from consum.evaluation.entity_metrics import (
+from consum.metrics.entity import (
     EntityCounts,
     aggregate_entity_metrics,
     entity_counts,

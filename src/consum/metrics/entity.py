@@ -2,8 +2,9 @@
 
 For each (summary, source, reference) the entities of a text are extracted by a callable
 ``extract_entities(text) -> list[str]`` (every mention counts, repeats included, as in the original's
-loop over ``doc.ents``): spaCy NER via :func:`spacy_extractor`, or any other callable such as a lexicon
-matcher on factworld. An entity "occurs" in a text by the lenient :func:`entity_match`. Per summary:
+loop over ``doc.ents``): spaCy NER or factworld's lexicon matcher (``consum.data.ner.entity_extractor``
+picks one for a dataset), or any other callable. An entity "occurs" in a text by the lenient
+:func:`entity_match`. Per summary:
 
 * ``prec_s``   = summary entities found in the source    / summary entities
 * ``prec_t``   = summary entities found in the reference / summary entities
@@ -21,6 +22,9 @@ Aggregation (:func:`aggregate_entity_metrics`):
 The original's printout names these the other way round ("macro" for pooled counts, "micro" for the
 mean of ratios); we use the standard names. Map accordingly when comparing with its numbers.
 
+Pure counting (no spaCy, no consum import): it lives in the bottom layer because ``train-mle``'s
+entity filter (the reference's ``prec_s``, docs/training.md) and the evaluate stage both use it.
+
 Worked example: summary "John Smith met Tom in Paris.", source "Mr Smith flew to Paris.", reference
 "Smith was in Paris." with entities [John Smith, Tom, Paris], [Smith, Paris], [Smith, Paris]:
 "John Smith" matches the source through its token "Smith", "Tom" is hallucinated, so
@@ -35,8 +39,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 EntityExtractor = Callable[[str], list[str]]
-
-TRACKED_ENTITY_TYPES = ("PERSON", "FAC", "GPE", "ORG", "NORP", "LOC", "EVENT")
 
 # spaCy's English STOP_WORDS (MIT licence), which the original's entity_match used; kept verbatim so
 # that single-token matching skips the same words ("six", "first", "back", ... are stop words there).
@@ -64,35 +66,6 @@ STOP_WORDS = frozenset(
     n't 'd 'll 'm 're 's 've n’t ’d ’ll ’m ’re ’s ’ve n‘t ‘d ‘ll ‘m ‘re ‘s ‘ve
     """.split()
 )
-
-
-def spacy_extractor(
-    model: str = "en_core_web_lg", entity_types: Sequence[str] = TRACKED_ENTITY_TYPES
-) -> EntityExtractor:
-    """An extractor returning the text of every spaCy entity whose first token has a tracked type.
-
-    The type is read from the entity's first token, as the original did. spaCy is imported here so
-    that the rest of the package does not need it.
-    """
-    try:
-        import spacy
-    except ImportError as error:
-        raise ImportError(
-            "spacy_extractor needs spaCy: pip install spacy && python -m spacy download "
-            f"{model}; or pass another extractor, e.g. a lexicon matcher"
-        ) from error
-    try:
-        nlp = spacy.load(model)
-    except OSError as error:
-        raise ImportError(
-            f"spaCy model {model!r} is not installed: python -m spacy download {model}"
-        ) from error
-    tracked = frozenset(entity_types)
-
-    def extract(text: str) -> list[str]:
-        return [entity.text for entity in nlp(text).ents if entity[0].ent_type_ in tracked]
-
-    return extract
 
 
 def entity_match(entity: str, text: str) -> bool:
