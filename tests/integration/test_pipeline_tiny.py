@@ -99,7 +99,10 @@ def test_every_stage_completes_and_chains(pipeline):
     assert set(by_set["candidates"]["by_kind"]) == set(kinds)
     auc = results["quals_auc_vs_oracle"]
     assert set(auc["by_system"]) == {"mle", "conseq"} and set(auc["by_kind"]) == set(kinds)
-    assert "each kind vs the faithful ones" in (runs["evaluate"].path / "results.md").read_text()
+    assert auc["n"] + auc["n_unscored"] == 2 * results["n_docs"]
+    # the line needs both classes: the tiny models' outputs may all hallucinate
+    line = "each kind vs the faithful ones" in (runs["evaluate"].path / "results.md").read_text()
+    assert line == (auc["roc_auc"] is not None)
 
 
 def test_train_qagen_starts_from_an_mle_run(pipeline):
