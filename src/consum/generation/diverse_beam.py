@@ -42,7 +42,7 @@ unpenalised top-(2·group_size + 2·group_size²·(G−1))).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 from transformers.modeling_outputs import BaseModelOutput
@@ -101,14 +101,19 @@ def diverse_beam_search(
     encoder_outputs: BaseModelOutput | None = None,
     drop_finished: bool = True,
     share_prefixes: bool = True,
+    end_token: int | None = None,
 ) -> list[list[Hypothesis]]:
     """Diverse beam search for every source of a padded batch; per source num_beams hypotheses, best first.
 
     ``encoder_outputs`` (from ``model.get_encoder()`` on these inputs) skips the encoder pass.
     ``drop_finished=False`` keeps finished groups in the batch and ``share_prefixes=False`` gives every
-    beam its own decoder row: same results, for benchmarking only.
+    beam its own decoder row: same results, for benchmarking only. ``end_token`` ends a hypothesis
+    instead of the model's eos (QUALS's span questions end at the QA separator); the eos is then an
+    ordinary token.
     """
     special = special_tokens(model)
+    if end_token is not None:
+        special = replace(special, eos=end_token)
     plan = _SearchPlan.of(config, special, drop_finished=drop_finished, share_prefixes=share_prefixes)
     with eval_mode(model), torch.inference_mode():
         if encoder_outputs is None:

@@ -35,7 +35,7 @@ class QualsConfig:
     answers: str = "generated"       # generated (parity) | spans (a question per answer span) | both
     answer_extractor: str = "auto"   # spans: regex | factworld | spacy[:model] | auto (spaCy, else regex)
     question_beams: int = 4          # spans: beam size of the answer-conditioned question
-    question_choice: str = "first"   # spans: first (top beam) | answerable (the beam the span best answers)
+    question_choice: str = "first"   # spans: first (top beam) | grounded | answerable (docs/quals.md)
     max_question_len: int = 32       # spans: question tokens
     aggregation: str = "mean"        # mean (parity) | min: a summary is as good as its worst pair
     pair_tokens: str = "all"         # all (parity: question, SEP, answer, EOS) | answer (answer tokens only)
@@ -45,7 +45,7 @@ class QualsConfig:
             "filter": ("original", "strict"), "summary_side": ("penalised", "clean"),
             "precision": ("no", "bf16", "fp16"), "answers": ("generated", "spans", "both"),
             "aggregation": ("mean", "min"), "pair_tokens": ("all", "answer"),
-            "question_choice": ("first", "answerable"),
+            "question_choice": ("first", "grounded", "answerable"),
         }
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:

@@ -289,12 +289,14 @@ class QualsScorer:
         The extractor finds the spans; QAGen, given ``span ⊕ SEP ⊕ summary``, writes questions by beam
         search (stopping at SEP); a pair is ``question ⊕ SEP ⊕ span ⊕ </s>`` and its summary side the
         clean log-probs of those tokens teacher-forced on the plain summary, as the document side is on
-        the plain document. ``quals.question_choice``: ``first`` keeps the top beam; ``answerable``
-        keeps, of the ``question_beams`` beams, a :func:`grounded` question (one that names only what
-        the summary names) before one that is not, and among those the question under which the summary
-        best predicts the span (mean answer-token log-prob; ties to the higher beam): a question about
-        something else ("What award did she win? -> Swedish") is not answered by the span, so it is not
-        kept. A span whose questions all come out empty gets no pair.
+        the plain document. The questions come from the project's beam search (one group of
+        ``question_beams`` beams, ending at SEP). ``quals.question_choice``: ``first`` keeps the top
+        beam; ``grounded`` the best :func:`grounded` beam (one that names only what the summary names),
+        else the top one; ``answerable`` a grounded beam before one that is not, and among those the
+        question under which the summary best predicts the span (mean answer-token log-prob; ties to
+        the higher beam): a question about something else ("What award did she win? -> Swedish") is
+        not answered by the span, so it is not kept. A span whose questions all come out empty gets no
+        pair.
         """
         config = self.config
         keys = [cache_key(s, self.model_hash, config.spans_key()) for s in summaries]
@@ -310,43 +312,45 @@ class QualsScorer:
             for i, a in requests
         ]
         options: list[list[list[int]]] = [[] for _ in requests]  # distinct QA targets, in beam order
-        n_return = config.question_beams if config.question_choice == "answerable" else 1
+        beam_cfg = DiverseBeamConfig(num_beams=config.question_beams, num_groups=1, min_len=1,
+                                     max_len=config.max_question_len)
 
         def ask(batch: list[int]) -> None:
             ids, mask = right_padded([sources[r] for r in batch], self.tokenizer.pad_token_id)
-            with self._autocast(), torch.inference_mode():
-                out = self.model.generate(
-                    input_ids=ids.to(self.device), attention_mask=mask.to(self.device),
-                    num_beams=config.question_beams, num_return_sequences=n_return, do_sample=False,
-                    max_new_tokens=config.max_question_len,
-                    eos_token_id=[self.sep_id, self.tokenizer.eos_token_id],
-                )
-            rows = out.tolist()
-            for k, r in enumerate(batch):
+            with self._autocast():
+                hyps = diverse_beam_search(self.model, ids.to(self.device), mask.to(self.device), beam_cfg,
+                                           end_token=self.sep_id)
+            for r, beams in zip(batch, hyps):
                 answer = self.tokenizer(requests[r][1], add_special_tokens=False)["input_ids"]
-                for row in rows[k * n_return : (k + 1) * n_return]:
-                    question = self._question_ids(row)
+                for hyp in beams:
+                    question = self._question_ids(hyp.tokens)
                     target = [*question, self.sep_id, *answer, self.tokenizer.eos_token_id]
                     if question and target not in options[r]:
                         options[r].append(target)
 
         order = sorted(range(len(requests)), key=lambda r: len(sources[r]))
         with_oom_backoff(ask, order, 4 * config.summary_batch_size, "answer-span questions")
+        for r, targets in enumerate(options):  # answerable scores every option; the others choose now
+            if config.question_choice == "grounded":
+                summary = todo[requests[r][0]]
+                targets[:] = [next((t for t in targets if grounded(self._question_text(t), summary)),
+                                   targets[0])] if targets else []
+            elif config.question_choice == "first":
+                del targets[1:]
         flat = [(r, target) for r in range(len(requests)) for target in options[r]]
         clean = self._summary_logprobs(encoded, [(requests[r][0], target) for r, target in flat])
         best: dict[int, tuple[tuple[bool, float], list[int], list[float]]] = {}
         for (r, target), logprobs in zip(flat, clean):
-            question = self.tokenizer.decode(target[: target.index(self.sep_id)], skip_special_tokens=True)
-            rank = (grounded(question, todo[requests[r][0]]), answer_mean(logprobs, target, self.sep_id))
+            rank = (grounded(self._question_text(target), todo[requests[r][0]]),
+                    answer_mean(logprobs, target, self.sep_id))
             if r not in best or rank > best[r][0]:  # strictly better: ties keep the higher beam
                 best[r] = (rank, target, logprobs)
         per_summary: list[list[QACandidate]] = [[] for _ in todo]
         for r in sorted(best):
             i, answer = requests[r]
             _, tokens, logprobs = best[r]
-            sep = tokens.index(self.sep_id)
             per_summary[i].append(QACandidate(
-                question=self.tokenizer.decode(tokens[:sep], skip_special_tokens=True), answer=answer,
+                question=self._question_text(tokens), answer=answer,
                 tokens=tokens, token_logprobs=logprobs, penalised_logprobs=logprobs,
                 index=len(per_summary[i]),
             ))
@@ -364,12 +368,15 @@ class QualsScorer:
     def _extract_answers(self) -> Callable[[str], list[str]]:
         return answer_extractor(self.config.answer_extractor)  # spaCy loads only when spans are asked for
 
+    def _question_text(self, target: list[int]) -> str:
+        return self.tokenizer.decode(target[: target.index(self.sep_id)], skip_special_tokens=True)
+
     def _question_ids(self, generated: list[int]) -> list[int]:
-        """The question of a generated row: after the decoder start, up to SEP / </s>, no special token."""
+        """The question of a hypothesis: up to SEP (or </s>), special tokens left out."""
         stop = {self.sep_id, self.tokenizer.eos_token_id}
         special = set(self.tokenizer.all_special_ids) - stop
         question = []
-        for token in generated[1:]:
+        for token in generated:
             if token in stop:
                 break
             if token not in special:

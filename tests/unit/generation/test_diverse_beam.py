@@ -371,3 +371,21 @@ def test_shared_prefixes_give_the_same_hypotheses_with_fewer_rows(
             assert x.token_logprobs == pytest.approx(y.token_logprobs, abs=1e-5)
             assert x.penalised_logprobs == pytest.approx(y.penalised_logprobs, abs=1e-5)
             assert x.score == pytest.approx(y.score, abs=1e-5)
+
+
+def test_another_end_token_ends_hypotheses_and_eos_becomes_ordinary(sources):
+    """QUALS's span questions end at the separator: with end_token=7 (made likely), every hypothesis ends
+    at the first 7 after min_len, and eos, very likely too, appears inside hypotheses as a token."""
+    input_ids, attention_mask = sources
+    model = build_model(eos_bias=6.0)
+    with torch.no_grad():
+        model.final_logits_bias[0, 7] = 5.0
+    config = DiverseBeamConfig(num_beams=4, num_groups=1, min_len=2, max_len=10)
+    found = diverse_beam_search(model, input_ids, attention_mask, config, end_token=7)
+    for hypotheses in found:
+        assert len(hypotheses) == 4
+        for h in hypotheses:
+            assert h.tokens[-1] == 7 and 7 not in h.tokens[:-1] and len(h.tokens) >= 3
+    assert any(EOS in h.tokens for hs in found for h in hs)  # eos no longer ends anything
+    plain = diverse_beam_search(model, input_ids, attention_mask, config)
+    assert all(h.tokens[-1] == EOS for hs in plain for h in hs)  # the default is untouched

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from consum.data.qa import encode_answer_conditioned_source
+from consum.generation._decoding import Hypothesis
 from consum.generation.scoring import teacher_forced_logprobs
 from consum.models import build_tiny_bart
 from consum.quals.answers import answer_extractor, factworld_answer_spans, regex_answer_spans
@@ -134,14 +135,15 @@ def test_span_pairs_are_cached_by_content(conditioned, tmp_path, monkeypatch):
     def fail(*args, **kwargs):
         raise AssertionError("questions were generated despite a cache hit")
 
+    import consum.quals.scorer as scorer_module
+
+    monkeypatch.setattr(scorer_module, "diverse_beam_search", fail)
     again = QualsScorer(model, tokenizer, config, cache=QACache(tmp_path / "qa.sqlite"))
-    monkeypatch.setattr(again.model, "generate", fail)
     got = again.score([TOY_DOC], ["Team Alpha beat Beta in Paris."])[0]
     assert [p.tokens for p in got.pairs] == [p.tokens for p in expected.pairs] and got.quals == expected.quals
     other = QualsScorer(model, tokenizer, QualsConfig(generation=SMALL_GEN, answers="spans",
                                                       answer_extractor="regex", question_beams=2),
                         cache=QACache(tmp_path / "qa.sqlite"))
-    monkeypatch.setattr(other.model, "generate", fail)
     with pytest.raises(AssertionError, match="despite a cache hit"):  # other settings, other key
         other.score([TOY_DOC], ["Team Alpha beat Beta in Paris."])
 
@@ -158,12 +160,14 @@ def test_answerable_prefers_grounded_then_the_question_the_summary_best_answers(
 
     beams = [ids(" Where did Team Gamma play?"), ids(" Where did Alpha win?"), ids(" Who won in Paris?")]
 
-    def generate(input_ids, num_return_sequences, **kwargs):  # decoder start + question + SEP, 3 beams
-        rows = [[2, *q, sep] for q in beams] * len(input_ids)
-        width = max(map(len, rows))
-        return torch.tensor([r + [tokenizer.pad_token_id] * (width - len(r)) for r in rows])
+    def search(model, input_ids, attention_mask, config, *, end_token):  # 3 beams ending at SEP, best first
+        assert end_token == sep and config.num_beams == 3 and config.num_groups == 1
+        return [[Hypothesis([*q, sep], [0.0] * (len(q) + 1), [0.0] * (len(q) + 1), -k, 0)
+                 for k, q in enumerate(beams)] for _ in input_ids]
 
-    monkeypatch.setattr(scorer.model, "generate", generate)
+    import consum.quals.scorer as scorer_module
+
+    monkeypatch.setattr(scorer_module, "diverse_beam_search", search)
     [[result]] = scorer.score_groups([TOY_DOC], [[summary]])
     [pair] = result.pairs
     answer = ids("Paris")
@@ -180,3 +184,7 @@ def test_answerable_prefers_grounded_then_the_question_the_summary_best_answers(
     monkeypatch.setattr(first, "_extract_answers", lambda text: ["Paris"])
     [[top_beam]] = first.score_groups([TOY_DOC], [[summary]])
     assert top_beam.pairs[0].tokens == targets[0]  # the top beam, ungrounded or not
+    grounded_first = spans_scorer(conditioned, answers="spans", question_beams=3, question_choice="grounded")
+    monkeypatch.setattr(grounded_first, "_extract_answers", lambda text: ["Paris"])
+    [[best_grounded]] = grounded_first.score_groups([TOY_DOC], [[summary]])
+    assert best_grounded.pairs[0].tokens == targets[1]  # the best beam that names only the summary's names
