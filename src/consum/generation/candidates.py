@@ -19,6 +19,7 @@ from tqdm.auto import tqdm
 
 from consum.data.schema import DataError
 from consum.io.keys import check_keys, document_seed
+from consum.io.preemption import StopSignals
 from consum.io.rundir import RunDir, open_input
 from consum.io.shards import chunk, pending_shards, read_table, run_shards
 from consum.io.stage import open_stage
@@ -122,7 +123,8 @@ def run(cfg: dict, *, echo=print) -> RunDir:
     accelerator.wait_for_everyone()  # every rank lists the missing shards before any rank writes
     pending = pending_shards(run.path, "candidates", len(shards))
     accelerator.wait_for_everyone()
-    with accelerator.split_between_processes(pending) as mine:
+    # a stop signal (consum.io.preemption) ends the loop after the shard in flight, which is written whole
+    with accelerator.split_between_processes(pending) as mine, StopSignals() as stop:
         progress = tqdm(
             total=len(pending), desc=f"generate[{split}]", disable=not accelerator.is_main_process
         )
@@ -137,6 +139,8 @@ def run(cfg: dict, *, echo=print) -> RunDir:
             progress.update(accelerator.num_processes)
             if crash_after is not None and n_done >= crash_after:
                 raise RuntimeError(f"fault.after_shards={crash_after}: simulated crash")
+            if stop.requested:
+                stop.exit(is_main=accelerator.is_main_process, what=f"{n_done} shards written by this rank")
         progress.close()
     accelerator.wait_for_everyone()
     if accelerator.is_main_process:

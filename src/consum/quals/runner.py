@@ -15,6 +15,7 @@ from tqdm.auto import tqdm
 
 from consum.data.schema import DataError
 from consum.io.keys import REFERENCE_CAND_ID, check_keys, check_unique
+from consum.io.preemption import StopSignals
 from consum.io.rundir import RunDir, open_input
 from consum.io.shards import chunk, pending_shards, read_table, run_shards, write_shard
 from consum.io.stage import open_stage
@@ -108,7 +109,8 @@ def run(cfg: dict, *, echo=print) -> RunDir:
         n_summaries += len(rows)
         return rows
 
-    with accelerator.split_between_processes(pending) as mine:
+    # a stop signal (consum.io.preemption) ends the loop after the shard in flight, which is written whole
+    with accelerator.split_between_processes(pending) as mine, StopSignals() as stop:
         progress = tqdm(
             total=len(pending), desc=f"score_quals[{cfg['split']}]", disable=not accelerator.is_main_process
         )
@@ -117,6 +119,8 @@ def run(cfg: dict, *, echo=print) -> RunDir:
             progress.update(accelerator.num_processes)
             if crash_after is not None and n_done >= crash_after:
                 raise RuntimeError(f"fault.after_shards={crash_after}: simulated crash")
+            if stop.requested:
+                stop.exit(is_main=accelerator.is_main_process, what=f"{n_done} shards written by this rank")
         progress.close()
     elapsed = time.perf_counter() - started
     accelerator.wait_for_everyone()

@@ -6,9 +6,15 @@ Checkpoints are ``save_state`` folders; a restarted run ``load_state``s the late
 micro-batches already done (``skip_first_batches``), so it logs the same losses as an
 uninterrupted run.
 
+A stop signal (SIGUSR1/SIGUSR2/SIGTERM: SLURM's warning before a time limit, preemption, ``scancel``;
+see consum.io.preemption) is acted on after the update in flight: all ranks agree on it, save the
+checkpoint of that update (with the unlogged part of the logging window), and exit; the resumed run
+loses nothing and logs the same losses.
+
 Read :func:`train_loop` first; each concern is one small function below it: which updates an
 epoch still holds (:func:`epoch_updates`), one update (:func:`run_update`, :func:`apply_update`),
-the logging window (:class:`MetricsWindow`), evaluation, checkpoints and the test fault hook.
+the logging window (:class:`MetricsWindow`), evaluation, checkpoints, stopping on a signal and the
+test fault hooks.
 Logged keys are namespaced by phase: ``train/<stat>`` here, the recipes' ``evaluate`` returns
 ``val/...`` or ``heldout/...``.
 """
@@ -17,14 +23,17 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import torch
 from tqdm.auto import tqdm
 
+from consum.io.preemption import StopSignals
 from consum.io.rundir import RunDir
 from consum.tracking import MetricsLogger
 from consum.training.batching import rank_schedule
@@ -53,6 +62,7 @@ class LoopState:
     epoch: int = 0              # the epoch in progress
     updates_in_epoch: int = 0   # updates of that epoch done (skipped on resume)
     best_value: float | None = None  # train.best_metric: its best value so far (its step: best_model/)
+    window: dict = field(default_factory=dict)  # the logging window's updates not logged yet (see save_now)
 
 
 def to_device(batch: dict, device) -> dict:
@@ -78,33 +88,37 @@ def train_loop(
     state = resume(accelerator, run.path)
     progress = tqdm(total=max_steps, initial=state.step, desc=cfg["stage"],
                     disable=not accelerator.is_main_process)
-    window, final = MetricsWindow(), {}
+    window, final = MetricsWindow(**state.window), {}
     model.train()
-    while state.step < max_steps:
-        updates, dropped = epoch_updates(data, state, cfg, accelerator)
-        if dropped:
-            run.stats["dropped_batches_per_epoch"] = dropped
-        for micro_batches in updates:
-            stats, tokens = run_update(model, micro_batches, micro_step, accelerator)
-            grad_norm = apply_update(model, optimizer, scheduler, accelerator, train_cfg["clip_norm"])
-            state.step, state.updates_in_epoch = state.step + 1, state.updates_in_epoch + 1
-            progress.update(1)
-            window.add(reduce_sums(stats, accelerator), tokens * accelerator.num_processes)
-            if due(state.step, train_cfg["log_every"], max_steps):
-                extra = {"lr": scheduler.get_last_lr()[0],
-                         "grad_norm": float(grad_norm) if grad_norm is not None else None,
-                         "epoch": state.epoch}
-                log_window(window, extra, logger, progress, state.step)
-            if due(state.step, train_cfg["eval_every"], max_steps):
-                final = evaluate_now(model, evaluate, accelerator, logger, state.step)
-                track_best(final, state, train_cfg.get("best_metric"), accelerator.unwrap_model(model),
-                           run.path)
-            if maybe_checkpoint(accelerator, run.path, state, train_cfg, max_steps):
-                fault_hook(cfg, state.step)
-            if state.step >= max_steps:
-                break
-        if state.step < max_steps:  # the epoch's schedule is exhausted
-            state.epoch, state.updates_in_epoch = state.epoch + 1, 0
+    with StopSignals() as stop:
+        while state.step < max_steps:
+            updates, dropped = epoch_updates(data, state, cfg, accelerator)
+            if dropped:
+                run.stats["dropped_batches_per_epoch"] = dropped
+            for micro_batches in updates:
+                stats, tokens = run_update(model, micro_batches, micro_step, accelerator)
+                grad_norm = apply_update(model, optimizer, scheduler, accelerator, train_cfg["clip_norm"])
+                state.step, state.updates_in_epoch = state.step + 1, state.updates_in_epoch + 1
+                progress.update(1)
+                window.add(reduce_sums(stats, accelerator), tokens * accelerator.num_processes)
+                if due(state.step, train_cfg["log_every"], max_steps):
+                    extra = {"lr": scheduler.get_last_lr()[0],
+                             "grad_norm": float(grad_norm) if grad_norm is not None else None,
+                             "epoch": state.epoch}
+                    log_window(window, extra, logger, progress, state.step)
+                if due(state.step, train_cfg["eval_every"], max_steps):
+                    final = evaluate_now(model, evaluate, accelerator, logger, state.step)
+                    track_best(final, state, train_cfg.get("best_metric"), accelerator.unwrap_model(model),
+                               run.path)
+                if maybe_checkpoint(accelerator, run.path, state, window, train_cfg, max_steps):
+                    fault_hook(cfg, state.step)
+                pause_hook(cfg, state.step, stop, accelerator)
+                if state.step < max_steps and stop.agreed(accelerator):
+                    stop_now(accelerator, run.path, state, window, train_cfg, stop)
+                if state.step >= max_steps:
+                    break
+            if state.step < max_steps:  # the epoch's schedule is exhausted
+                state.epoch, state.updates_in_epoch = state.epoch + 1, 0
     progress.close()
     run.stats.update({"steps": state.step, "epochs_started": state.epoch, "steps_per_epoch": per_epoch})
     unwrapped = accelerator.unwrap_model(model)
@@ -221,8 +235,9 @@ class MetricsWindow:
     (2.0, 0.1, True)
     """
 
-    def __init__(self):
+    def __init__(self, sums: dict[str, float] | None = None, tokens: float = 0.0):
         self.reset()
+        self.add(sums or {}, tokens)  # a resumed run continues the window its checkpoint saved
 
     def reset(self) -> None:
         self.sums: dict[str, float] = {}
@@ -233,6 +248,10 @@ class MetricsWindow:
         for k, v in sums.items():
             self.sums[k] = self.sums.get(k, 0.0) + v
         self.tokens += tokens
+
+    def pending(self) -> dict:
+        """What :meth:`__init__` takes to continue this window (saved in a checkpoint's loop state)."""
+        return {"sums": dict(self.sums), "tokens": self.tokens}
 
     def flush(self, extra: dict) -> dict:
         """``train/<stat>`` = Σ stat / Σ weight, then ``extra`` and ``tokens_per_s``; starts a new window."""
@@ -299,15 +318,48 @@ def restore_best(model, run: RunDir, state: LoopState, metric: str) -> dict:
     return metrics
 
 
-def maybe_checkpoint(accelerator, run_path, state: LoopState, train_cfg: dict, max_steps: int) -> bool:
+def maybe_checkpoint(accelerator, run_path, state: LoopState, window: MetricsWindow, train_cfg: dict,
+                     max_steps: int) -> bool:
     """``save_state`` every ``checkpoint_every`` updates (not after the last: the final model follows)."""
     if state.step % train_cfg["checkpoint_every"] or state.step >= max_steps:
         return False
-    save_checkpoint(accelerator, run_path, asdict(state), train_cfg["keep_last_n"])
+    save_now(accelerator, run_path, state, window, train_cfg)
     return True
+
+
+def save_now(accelerator, run_path, state: LoopState, window: MetricsWindow, train_cfg: dict) -> None:
+    """``save_state`` into ``checkpoints/step_N`` with the loop state, including the logging window's
+    updates not logged yet: a checkpoint between two log lines resumes into the same next log line."""
+    state.window = window.pending()
+    save_checkpoint(accelerator, run_path, asdict(state), train_cfg["keep_last_n"])
+
+
+def stop_now(accelerator, run_path, state: LoopState, window: MetricsWindow, train_cfg: dict,
+             stop: StopSignals) -> None:
+    """A stop signal reached some rank: every rank saves this update's checkpoint, then exits (and the
+    main process requeues the SLURM job; see consum.io.preemption). Raises ``Preempted``."""
+    if state.step % train_cfg["checkpoint_every"]:  # else maybe_checkpoint has just saved this step
+        save_now(accelerator, run_path, state, window, train_cfg)
+    accelerator.print(f"checkpoint of step {state.step} saved; stopping")
+    stop.exit(is_main=accelerator.is_main_process, what=f"checkpoint of step {state.step} saved")
 
 
 def fault_hook(cfg: dict, step: int) -> None:
     """Test hook ``fault.after_steps=N``: die right after the step-N checkpoint, like a killed run."""
     if (cfg.get("fault") or {}).get("after_steps") == step:
         raise RuntimeError(f"fault.after_steps={step}: simulated crash after the step-{step} checkpoint")
+
+
+def pause_hook(cfg: dict, step: int, stop: StopSignals, accelerator, timeout_s: float = 120.0) -> None:
+    """Test hook ``+fault.pause_after_steps=N``: after update N, say so on stderr (with this rank's pid) and
+    wait until some rank gets a stop signal, so that a test can signal a process mid-run at a known update."""
+    if (cfg.get("fault") or {}).get("pause_after_steps") != step:
+        return
+    print(f"consum: paused after step {step}: rank {accelerator.process_index} pid {os.getpid()}",
+          file=sys.stderr, flush=True)
+    waited = 0.0
+    while not stop.agreed(accelerator):  # every rank polls in step, so the sum is taken together
+        if waited > timeout_s:
+            raise RuntimeError(f"fault.pause_after_steps={step}: no stop signal in {timeout_s:.0f} s")
+        time.sleep(0.05)
+        waited += 0.05
