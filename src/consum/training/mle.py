@@ -78,6 +78,9 @@ def validation_loss(
         data.batches, data.target_tokens, epoch=0, seed=0, update_freq=1, world_size=1, rank=0
     )
     totals = torch.zeros(3, device=accelerator.device, dtype=torch.float64)
+    # The bare model, not DDP's wrapper: DDP's forward broadcasts buffers (a collective), and a rank whose
+    # share of the batches is shorter (8 batches over 3 ranks, 1 over 2) would leave the others hanging.
+    model = accelerator.unwrap_model(model)
     with accelerator.split_between_processes(schedule) as mine:
         for batch in make_loader(pairs, mine, data.collate):
             loss, nll, ntok = batch_loss(
