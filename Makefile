@@ -33,7 +33,7 @@ STAGE = $(PY) -m consum.cli.$(1) run_id=$(RUN_ID) $(EXP_ARG) $(HYDRA_OVERRIDES) 
 KEYED_STAGE = $(PY) -m consum.cli.$(1) $(EXP_ARG) $(HYDRA_OVERRIDES) $(ARGS)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup lock test-latest test test-unit lint pretrain prepare-data train-qagen train-mle generate score-quals select-contrast build-contrast train-conseq evaluate pipeline study bench-train bench-quals bench-metric clean
+.PHONY: help setup lock test-latest test test-unit test-cluster cluster-up cluster-down lint pretrain prepare-data train-qagen train-mle generate score-quals select-contrast build-contrast train-conseq evaluate pipeline study bench-train bench-quals bench-metric clean
 
 help: ## List every target with one line each
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
@@ -65,6 +65,15 @@ test: ## Run the whole test suite (unit + integration), offline
 
 test-unit: ## Run only the fast unit tests
 	HF_HUB_OFFLINE=1 $(PY) -m pytest -q tests/unit $(PYTEST_ARGS)
+
+test-cluster: ## Tests that submit real SLURM jobs (sweep array, stage.sbatch on 2 CPUs, preemption); after make cluster-up
+	CONSUM_CLUSTER_TESTS=1 HF_HUB_OFFLINE=1 $(PY) -m pytest -q -m cluster tests/cluster $(PYTEST_ARGS)
+
+cluster-up: ## A one-node SLURM on this machine to check the cluster path (root; apt-installs slurm-wlm, munge); not production
+	scripts/slurm/cluster.sh up
+
+cluster-down: ## Stop the daemons cluster-up started (by pid file), after cancelling their jobs
+	scripts/slurm/cluster.sh down
 
 lint: ## Lint with ruff
 	$(PY) -m ruff check src tests scripts
