@@ -16,7 +16,8 @@ point and, when it is set, saves and calls :meth:`StopSignals.exit`:
 :meth:`StopSignals.exit` then, in this order (Lightning's SLURM auto-requeue, which this matches):
 
 1. hands the signal to the handler that was installed before ours when that is a Python function:
-   submitit's, which requeues the job itself (``max_num_timeout``) and exits;
+   submitit's, which requeues the job itself (``max_num_timeout``) and exits. The signal acted on is a
+   warning (SIGUSR1/SIGUSR2) when one came, else the first that came;
 2. under SLURM (``SLURM_JOB_ID`` set, ``CONSUM_REQUEUE`` not ``0``), on SIGUSR1/SIGUSR2 (a warning
    that the job is about to end), the main process runs ``scontrol requeue $SLURM_JOB_ID``: SLURM ends
    the job and queues it again with the same job id, hence the same ``RUN_ID``, and the stage resumes.
@@ -80,7 +81,7 @@ class StopSignals:
 
     def __init__(self, signals: tuple[int, ...] = STOP_SIGNALS, *, echo=None):
         self.signals = signals
-        self.signum: int | None = None
+        self.received: list[int] = []  # in order of arrival, each once
         self._previous: dict[int, Any] = {}
         self._echo = echo or (lambda text: print(text, file=sys.stderr, flush=True))
 
@@ -96,14 +97,24 @@ class StopSignals:
         self._previous.clear()
 
     def _record(self, signum: int, frame) -> None:
-        if self.signum is None:
-            self.signum = signum
+        if signum not in self.received:
+            self.received.append(signum)
             self._echo(f"consum: got {signal.Signals(signum).name} (pid {os.getpid()}); "
                        "stopping at the next safe point (end of the update or shard in flight)")
 
     @property
+    def signum(self) -> int | None:
+        """The signal to act on: a warning (SIGUSR1/SIGUSR2) when one came, else the first; None: none came.
+
+        A warning wins over a SIGTERM that came with it: submitit's preemption is SIGTERM then SIGUSR2, and
+        the job must still be requeued.
+        """
+        warnings = [s for s in self.received if s in REQUEUE_SIGNALS]
+        return (warnings or self.received or [None])[0]
+
+    @property
     def requested(self) -> bool:
-        return self.signum is not None
+        return bool(self.received)
 
     def agreed(self, accelerator=None) -> bool:
         """Whether any rank got a stop signal (one sum over the ranks when there are several).
@@ -119,7 +130,7 @@ class StopSignals:
 
     def exit(self, *, is_main: bool, what: str) -> None:
         """Hand over, requeue and exit (see the module docstring). Raises :class:`Preempted`."""
-        signum = self.signum if self.signum is not None else signal.SIGTERM  # another rank's signal
+        signum = self.signum if self.signum is not None else signal.SIGTERM  # only another rank got one
         previous = self._previous.get(signum)  # our handlers stay until the `with` ends: a SIGTERM
         if callable(previous):                  # that the requeue brings is only recorded
             previous(signum, None)  # submitit: requeues and exits (raises SystemExit)
@@ -140,7 +151,11 @@ def should_requeue(environ=os.environ) -> bool:
 
 
 def requeue(job_id: str, *, echo=print) -> bool:
-    """``scontrol requeue <job_id>``; False (and a message) when it fails: the job then just ends."""
+    """``scontrol requeue <job_id>``; False (and a message) when it fails: the job then just ends.
+
+    The message comes first: SLURM ends the job as soon as it is requeued, and what the job prints after
+    that may not reach its log."""
+    echo(f"consum: requeueing SLURM job {job_id}; it resumes from the checkpoint when it starts again")
     try:
         proc = subprocess.run(
             ["scontrol", "requeue", str(job_id)], capture_output=True, text=True, timeout=60
@@ -151,5 +166,4 @@ def requeue(job_id: str, *, echo=print) -> bool:
     if proc.returncode != 0:
         echo(f"consum: scontrol requeue {job_id} failed ({proc.returncode}): {proc.stderr.strip()}")
         return False
-    echo(f"consum: requeued SLURM job {job_id}; it resumes from the checkpoint when it starts again")
     return True

@@ -20,7 +20,9 @@ def test_a_signal_is_recorded_and_the_old_handlers_come_back():
             assert not stop.requested and not stop.agreed()
             os.kill(os.getpid(), signal.SIGUSR1)
             os.kill(os.getpid(), signal.SIGTERM)  # the process lives on: only recorded
-            assert stop.signum == signal.SIGUSR1  # the first one counts
+            os.kill(os.getpid(), signal.SIGUSR1)
+            assert stop.received == [signal.SIGUSR1, signal.SIGTERM]
+            assert stop.signum == signal.SIGUSR1
             assert stop.requested and stop.agreed()
         assert seen == []  # the old handler did not run while ours was installed
         os.kill(os.getpid(), signal.SIGUSR1)
@@ -42,6 +44,15 @@ def test_outside_the_main_thread_nothing_is_installed():
     thread.start()
     thread.join()
     assert handlers == {"term": signal.SIG_DFL, "installed": {}}
+
+
+def test_a_warning_signal_wins_over_the_sigterm_before_it():
+    """submitit's preemption: SIGTERM, then SIGUSR2; the job must be requeued (SIGUSR2's handler)."""
+    with StopSignals(echo=lambda text: None) as stop:
+        os.kill(os.getpid(), signal.SIGTERM)
+        assert stop.signum == signal.SIGTERM
+        os.kill(os.getpid(), signal.SIGUSR2)
+        assert stop.signum == signal.SIGUSR2
 
 
 def test_exit_status_is_128_plus_the_signal(monkeypatch):
@@ -111,4 +122,4 @@ def test_a_failing_scontrol_is_reported_not_raised(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))  # no scontrol at all
     said = []
     assert requeue("7", echo=said.append) is False
-    assert "could not requeue SLURM job 7" in said[0]
+    assert "could not requeue SLURM job 7" in said[-1]
