@@ -66,7 +66,7 @@ test: ## Run the whole test suite (unit + integration), offline
 test-unit: ## Run only the fast unit tests
 	HF_HUB_OFFLINE=1 $(PY) -m pytest -q tests/unit $(PYTEST_ARGS)
 
-test-cluster: ## Tests that submit real SLURM jobs (sweep array, stage.sbatch on 2 CPUs, preemption); after make cluster-up
+test-cluster: ## Cluster-path tests: real SLURM jobs (sweep array, stage.sbatch on 2 CPUs, preemption); after make cluster-up
 	CONSUM_CLUSTER_TESTS=1 HF_HUB_OFFLINE=1 $(PY) -m pytest -q -m cluster tests/cluster $(PYTEST_ARGS)
 
 cluster-up: ## A one-node SLURM on this machine to check the cluster path (root; apt-installs slurm-wlm, munge); not production

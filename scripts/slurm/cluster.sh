@@ -115,7 +115,7 @@ ensure_munge_key() {
   chmod 0400 /etc/munge/munge.key
 }
 
-record_started() { echo "$1 $2" >> "$STARTED"; }
+record_started() { grep -qx "$1 $2" "$STARTED" 2>/dev/null || echo "$1 $2" >> "$STARTED"; }
 
 start_munged() {
   if alive "$MUNGE_PID" munged; then

@@ -1,7 +1,7 @@
 """Tests that submit real jobs to a SLURM: `make cluster-up` (a one-node SLURM on this machine), then
-`make test-cluster`. They are marked ``cluster`` and skipped, with the reason printed, everywhere else:
-in `make test` (CONSUM_CLUSTER_TESTS is unset there: they take minutes and need the daemons) and where
-``sinfo`` does not answer.
+`make test-cluster`. They are marked ``cluster`` and skipped, with the reason printed, in `make test`
+(CONSUM_CLUSTER_TESTS is unset there: they take minutes and need the daemons); those that submit jobs (the
+``partition`` fixture) are skipped where ``sinfo`` does not answer.
 
 Jobs run on the machine that submits them, as the submitting user, with its environment (sbatch's default
 ``--export=ALL``) plus this checkout's ``src`` on PYTHONPATH and the venv of the running Python.
@@ -42,22 +42,20 @@ def default_partition() -> str | None:
 
 
 def pytest_collection_modifyitems(config, items):
-    cluster_items = [item for item in items if item.get_closest_marker("cluster")]
-    if not cluster_items:
+    if os.environ.get(CLUSTER_ENV) == "1":
         return
-    if os.environ.get(CLUSTER_ENV) != "1":
-        reason = NOT_IN_MAKE_TEST
-    elif default_partition() is None:
-        reason = NO_SLURM
-    else:
-        return
-    for item in cluster_items:
-        item.add_marker(pytest.mark.skip(reason=reason))
+    for item in items:
+        if item.get_closest_marker("cluster"):
+            item.add_marker(pytest.mark.skip(reason=NOT_IN_MAKE_TEST))
 
 
 @pytest.fixture
 def partition() -> str:
-    return default_partition()
+    """The SLURM partition jobs go to; the test is skipped (the reason printed) when no SLURM answers."""
+    name = default_partition()
+    if name is None:
+        pytest.skip(NO_SLURM)
+    return name
 
 
 @pytest.fixture

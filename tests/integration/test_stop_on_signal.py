@@ -121,3 +121,4 @@ def test_a_signal_during_a_shard_finishes_it_and_starts_no_other(
     check_keys([(d["doc_id"], c) for d in docs for c in ("s0", "s1")],
                [(r["doc_id"], r["cand_id"]) for r in rows], "generate after a stop")
 
+
