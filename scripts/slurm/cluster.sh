@@ -56,7 +56,7 @@ here to install them (install slurmctld, slurmd, the slurm client commands and m
 
 write_config() {
   local cpus mem_mb conf_text
-  cpus="$(nproc)"
+  cpus="$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)"  # nproc obeys OMP_NUM_THREADS (1 in test runs)
   # slurmd drains a node whose RealMemory is above what it finds: leave 10% for the OS
   mem_mb=$(( $(awk '/^MemTotal:/ {print $2}' /proc/meminfo) * 9 / 10 / 1024 ))
   if [[ -f "$CONF" ]] && [[ "$(head -n 1 "$CONF")" != "$MARKER" ]]; then
@@ -101,7 +101,19 @@ PartitionName=$PARTITION Nodes=$NODE Default=YES MaxTime=INFINITE State=UP"
   if [[ ! -f "$CONF" ]] || [[ "$(cat "$CONF")" != "$conf_text" ]]; then
     printf '%s\n' "$conf_text" > "$CONF"
     say "wrote $CONF"
+    CONF_CHANGED=1
   fi
+}
+
+restart_if_reconfigured() {  # daemons of ours that run with an older slurm.conf: restart them
+  local name
+  [[ "${CONF_CHANGED:-0}" == 1 ]] || return 0
+  for name in slurmd slurmctld; do
+    if alive "$STATE_DIR/$name.pid" "$name"; then
+      say "slurm.conf changed: restarting $name"
+      stop_pidfile "$name" "$STATE_DIR/$name.pid"
+    fi
+  done
 }
 
 ensure_munge_key() {
@@ -173,6 +185,7 @@ up() {
   install_packages
   write_config
   touch "$STARTED"
+  restart_if_reconfigured
   start_munged
   start_daemon slurmctld
   start_daemon slurmd

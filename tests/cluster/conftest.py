@@ -55,6 +55,10 @@ def partition() -> str:
     name = default_partition()
     if name is None:
         pytest.skip(NO_SLURM)
+    cpus = subprocess.run(["sinfo", "-h", "-p", name, "-o", "%c"], capture_output=True,
+                          text=True).stdout.split()
+    # jobs here ask for 2 CPUs; on a smaller node they would pend forever (Reason=PartitionConfig)
+    assert cpus and max(int(c.rstrip("+")) for c in cpus) >= 2, f"partition {name!r} has no node with 2 CPUs"
     return name
 
 
