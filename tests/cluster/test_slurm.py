@@ -64,7 +64,7 @@ def test_a_sweep_through_submitit_slurm_is_a_job_array_with_a_run_dir_per_job(tm
                                                               // config["shard_size"])
     assert seen == GRID
     # one SLURM array: submitit's folders are <array job id>_<task id>, tasks 0..3 of the same array
-    tasks = sorted(p.name for p in (sweep_dir / ".submitit").iterdir() if "_" in p.name)
+    tasks = sorted(p.name for p in (sweep_dir / ".submitit").iterdir() if re.fullmatch(r"\d+_\d+", p.name))
     arrays = {name.split("_")[0] for name in tasks}
     assert len(arrays) == 1 and sorted(int(n.split("_")[1]) for n in tasks) == [0, 1, 2, 3], tasks
 
