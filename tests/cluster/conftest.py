@@ -23,8 +23,8 @@ from tests.conftest import REPO_ROOT
 from tests.integration.conftest import fake_model_run, toy_data_run  # noqa: F401 (fixtures)
 
 CLUSTER_ENV = "CONSUM_CLUSTER_TESTS"  # `make test-cluster` sets it to 1
-NOT_IN_MAKE_TEST = ("cluster test: runs with `make test-cluster` against a SLURM (`make cluster-up` starts a "
-                    "one-node one here), not in `make test`")
+NOT_IN_MAKE_TEST = ("cluster test: runs with `make test-cluster` (SLURM jobs need `make cluster-up` first: a "
+                    "one-node SLURM here), not in `make test`")
 NO_SLURM = "cluster test: no SLURM here (`sinfo` does not answer); `make cluster-up` starts a one-node one"
 
 
