@@ -157,7 +157,11 @@ def main(argv=None) -> int:
     p.add_argument("--max-docs", type=int, default=None)
     p.add_argument("--quals", nargs="*", default=[], metavar="KEY=VALUE", help="QualsConfig overrides")
     p.add_argument("--variants", action="store_true")
-    p.add_argument("--coverage", action="store_true")
+    p.add_argument("--coverage", "--diagnostics", action="store_true")
+    # the flags of the script's first version, so that the commands in docs/results still run
+    p.add_argument("--num-beams", type=int, help="= --quals generation.num_beams=N generation.num_groups=N")
+    p.add_argument("--summary-side", choices=["penalised", "clean"], help="= --quals summary_side=...")
+    p.add_argument("--filter", choices=["original", "strict"], help="= --quals filter=...")
     p.add_argument("--spans-only", action="store_true",
                    help="no QA generation by diverse beam search: only the answer-span variants (faster)")
     p.add_argument("--output", help="write the numbers as json")
@@ -166,7 +170,12 @@ def main(argv=None) -> int:
     rows = data.rows(args.split)[: args.max_docs]
     if not rows or "doc_facts" not in rows[0]:
         raise SystemExit(f"{args.data} split {args.split}: no factworld rows (the oracle needs doc_facts)")
-    scorer = QualsScorer.from_pretrained(open_input(args.qagen).model_path, **parse_overrides(args.quals))
+    shortcuts = [f"{key}={value}" for key, value in (
+        ("generation.num_beams", args.num_beams), ("generation.num_groups", args.num_beams),
+        ("summary_side", args.summary_side), ("filter", args.filter),
+    ) if value is not None]
+    overrides = parse_overrides([*shortcuts, *args.quals])
+    scorer = QualsScorer.from_pretrained(open_input(args.qagen).model_path, **overrides)
     conditioned = bool(getattr(scorer.model.config, "qa_answer_conditioned", False))
     documents = list(dict.fromkeys(r["document"] for r in rows))
     position = {d: i for i, d in enumerate(documents)}

@@ -136,6 +136,7 @@ def test_answer_conditioned_qagen_scores_with_answer_spans(pipeline):
     runs = pipeline / "runs"
     run = qagen.run(compose_stage(
         pipeline, "train_qagen", "run_id=conditioned", f"inputs.data={runs}/prepare_data/tiny",
+        f"inputs.init={runs}/train_qagen/tiny",  # the pipeline's QAGen writes QA pairs; 2 more updates
         "qagen_data.answer_conditioned=0.5", "train.max_steps=2", "train.eval_every=100000",
     ))
     stats = open_input(run.path).manifest["stats"]
@@ -151,6 +152,38 @@ def test_answer_conditioned_qagen_scores_with_answer_spans(pipeline):
     assert {p.answer for p in result.pairs} <= set(asked)
     with pytest.raises(ValueError, match="answer_conditioned"):  # the pipeline's QAGen learned none
         QualsScorer.from_pretrained(runs / "train_qagen" / "tiny", answers="spans")
+
+    # scripts/quals_oracle_auc.py: its variants, scored once, equal the scorer configured as each variant
+    import importlib.util
+
+    from consum.data.factworld.oracle import ERROR_KINDS, check_summary
+    from consum.metrics.metric_stats import auc_by_error_kind
+
+    spec = importlib.util.spec_from_file_location("quals_oracle_auc", Path("scripts/quals_oracle_auc.py"))
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    out_path = pipeline / "auc.json"
+    assert script.main([
+        "--data", str(runs / "prepare_data" / "tiny"), "--qagen", str(run.path), "--split", "train",
+        "--max-docs", "20", "--variants", "--output", str(out_path), "--quals", "answer_extractor=factworld",
+        "generation.num_beams=4", "generation.num_groups=4",
+    ]) == 0
+    variants = json.loads(out_path.read_text())["sets"]["references"]["variants"]
+    assert len(variants) == 1 + 3 * 2 * 2 * 2  # configured + answers x aggregation x tokens x side
+    rows = open_input(runs / "prepare_data" / "tiny").rows("train")[:20]
+    flags = [check_summary(r["doc_facts"], r["summary"]).kind_flags() for r in rows]
+    for answers, aggregation, tokens in (("spans", "min", "answer"), ("both", "mean", "all")):
+        direct = QualsScorer.from_pretrained(
+            run.path, answers=answers, aggregation=aggregation, pair_tokens=tokens, summary_side="clean",
+            answer_extractor="factworld", generation={"num_beams": 4, "num_groups": 4},
+        ).score([r["document"] for r in rows], [r["summary"] for r in rows])
+        expected = auc_by_error_kind([d.quals for d in direct], flags, ERROR_KINDS)
+        got = variants[f"{answers}/{aggregation}/{tokens}/clean"]
+        assert expected["roc_auc"] is not None and got["roc_auc"] == pytest.approx(expected["roc_auc"])
+        assert got["n"] == expected["n"] and got["n_unscored"] == expected["n_unscored"]
+        for kind in ERROR_KINDS:
+            assert got["by_kind"][kind]["n_kind"] == expected["by_kind"][kind]["n_kind"]
+            assert got["by_kind"][kind]["roc_auc"] == pytest.approx(expected["by_kind"][kind]["roc_auc"])
 
 
 def test_train_mle_adds_binding_pairs_from_the_config(pipeline):
