@@ -89,6 +89,9 @@ def test_spans_mode_asks_one_question_per_span_and_scores_it_on_both_sides(condi
     assert result.quals == pytest.approx(sum(p.score for p in result.pairs) / 4, abs=1e-6)
     lowest = spans_scorer(conditioned, answers="spans", aggregation="min").score([TOY_DOC], [summary])[0]
     assert lowest.quals == pytest.approx(min(p.score for p in result.pairs), abs=1e-6)
+    # the invented age and nationality each get their own pair, whatever a diverse beam search would ask
+    [invented] = scorer.score([TOY_DOC], [INVENTED])
+    assert {"40", "Japanese"} <= {p.answer for p in invented.pairs}
 
 
 def test_both_adds_a_span_pair_only_where_no_generated_pair_answers(conditioned, monkeypatch):
