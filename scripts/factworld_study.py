@@ -1,20 +1,30 @@
-"""The factworld study (`make study`): MLE vs ConSeq with the QUALS, ROUGE and oracle rewards, the
-paper's unlikelihood, unlikelihood on the unsupported span, and margin ranking; several seeds.
+"""The factworld study (`make study`): MLE against ConSeq and the baselines a reviewer asks first,
+over several seeds, in the XSum regime (``--experiment factworld_study_xsum``, the default) or the mild
+one (``factworld_study``).
 
-    make study                                   # EXP=factworld_study, seeds 1 2 3 in parallel
-    .venv/bin/python scripts/factworld_study.py --seeds 1 2 3 --jobs 3 --experiment factworld_study
+    make study                                   # EXP=factworld_study_xsum, seeds 1 2 3 in parallel
+    make study EXP=factworld_study               # the mild-regime study of earlier rounds
+    .venv/bin/python scripts/factworld_study.py --seeds 1 2 3 --jobs 3 --experiment factworld_study_xsum
 
-One data run (the world is fixed; ``data.factworld.seed``) and, per training seed s, one full replicate of
-the method, every stage through its own CLI (the commands are printed, so any step can be rerun by hand):
+The design (``--design``; by default ``xsum`` when the experiment's name has it, else ``mild``;
+consum.evaluation.study_report.DESIGNS) says which systems each seed trains. One data run (the world
+is fixed; ``data.factworld.seed``) and, per training seed s, one full replicate of the method, every
+stage through its own CLI (the commands are printed, so any step can be rerun by hand):
 
     pretrain (keyed by its recipe; reused) -> prepare_data/P
-    train_mle/P-s<s> (from the pretrained tiny BART) -> train_qagen/P-s<s> (from that MLE model)
+    train_mle/P-s<s> (from the pretrained tiny BART) -> train_qagen/P-s<s> (where the experiment
+        says: mild from that MLE model, xsum from the pretrained model)
         -> generate/P-s<s> -> score_quals/P-s<s> (detail rows: the pair scores locate spans)
-    select_contrast/P-s<s>-quals   reward=quals,  spans.source=quals  (S- spans: worst QA pair's answer)
-    select_contrast/P-s<s>-rouge   reward=rouge   (the paper's baseline)
-    select_contrast/P-s<s>-oracle  reward=oracle, spans.source=oracle (factworld's ceiling)
-    train_conseq/P-s<s>-<system>   one per ConSeq system of SYSTEMS (contrast, loss)
-    evaluate/P-s<s>                every system on the same test documents
+    select_contrast/P-s<s>-<contrast>   one per contrast of the design (quals, rouge, oracle, ...)
+    train_conseq/P-s<s>-<system>        one per ConSeq system (contrast, loss)
+    xsum design only, the baselines:
+      prepare_data/P-valnoise           the validation references noised at the training rate (once)
+      score_quals/P-s<s>-valrefs, -refs QUALS of those and of every training reference
+      train_mle/P-s<s>-mle_filter_<by>  MLE on the references a filter keeps: quals (its threshold the
+                                        best balanced accuracy on the noisy validation references,
+                                        scripts/filter_threshold.py), entity, oracle (the ceiling)
+      mle_rerank_quals                  at evaluate: the highest-QUALS of the MLE model's 8 beams
+    evaluate/P-s<s>                     every system on the same test documents
 
 ``--jobs N`` runs N seeds at once, each stage with ``OMP_NUM_THREADS=1`` (unless set): on a 2-core
 machine three one-thread seeds finish sooner than three two-thread seeds one after another. Never run
@@ -38,8 +48,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from consum.evaluation.study_report import (
-    CONTRASTS,
-    SYSTEMS,
+    DESIGNS,
+    StudyDesign,
     aggregate,
     plot,
     report_markdown,
@@ -68,7 +78,14 @@ def stage(name: str, run_id: str | None, *overrides: str, experiment: str, runs:
     print(f"  {name} {label} done in {time.perf_counter() - started:.0f} s", flush=True)
 
 
-def run_seed(seed: int, args, runs: Path) -> Path:
+def hydra_value(value) -> str:
+    """A Hydra override value of a dict of strings / numbers / dicts (paths quoted)."""
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{k}:{hydra_value(v)}" for k, v in value.items()) + "}"
+    return f"'{value}'" if isinstance(value, str) else str(value)
+
+
+def run_seed(seed: int, args, runs: Path, design: StudyDesign) -> Path:
     exp, data = args.experiment, f"inputs.data={runs}/prepare_data/{args.prefix}"
     rid = f"{args.prefix}-s{seed}"
     common = dict(experiment=exp, runs=runs, log_dir=Path(args.out) / "logs",
@@ -77,28 +94,56 @@ def run_seed(seed: int, args, runs: Path) -> Path:
     # file would only add write locks.
     cache = f"cache={Path(args.out).resolve()}/qa_cache-s{seed}.sqlite"
     stage("train_mle", rid, data, f"seed={seed}", **common)
-    stage("train_qagen", rid, data, f"seed={seed}", f"inputs.init={runs}/train_mle/{rid}", **common)
+    # the experiment's train_qagen file says where QAGen starts (the mild study: this seed's MLE model)
+    stage("train_qagen", rid, data, f"seed={seed}", **common)
     stage("generate", rid, data, f"seed={seed}", **common)
     stage("score_quals", rid, data, cache, **common)
-    for contrast, overrides in CONTRASTS.items():
+    for contrast, overrides in design.contrasts.items():
         stage("select_contrast", f"{rid}-{contrast}", data, *overrides,
               f"inputs.candidates={runs}/generate/{rid}", f"inputs.scores={runs}/score_quals/{rid}", **common)
-    systems = {"mle": f"{runs}/train_mle/{rid}"}
-    for name, spec in SYSTEMS.items():
-        if spec is None:
-            continue
-        contrast, loss = spec
+    systems: dict = {"mle": f"{runs}/train_mle/{rid}"}
+    for name, (contrast, loss) in design.conseq.items():
         stage("train_conseq", f"{rid}-{name}", data, f"seed={seed}", f"loss={loss}",
               f"inputs.contrast={runs}/select_contrast/{rid}-{contrast}",
               f"inputs.model={runs}/train_mle/{rid}", **common)
         systems[name] = f"{runs}/train_conseq/{rid}-{name}"
+    for name, by in design.filtered.items():
+        filtering = filter_overrides(by, seed, args, runs, cache)
+        stage("train_mle", f"{rid}-{name}", data, f"seed={seed}", *filtering, **common)
+        systems[name] = f"{runs}/train_mle/{rid}-{name}"
+    for name, rerank in design.reranked.items():
+        systems[name] = {"model": systems["mle"], "rerank": rerank}
     stage("evaluate", rid, data, cache, f"inputs.qagen={runs}/train_qagen/{rid}", "~systems",
-          "+systems={" + ",".join(f"{k}:'{v}'" for k, v in systems.items()) + "}", *args.evaluate_overrides,
-          **common)
+          f"+systems={hydra_value(systems)}", *args.evaluate_overrides, **common)
     return runs / "evaluate" / rid
 
 
-def seed_record(seed: int, args, runs: Path) -> dict:
+def filter_overrides(by: str, seed: int, args, runs: Path, cache: str) -> list[str]:
+    """train-mle's overrides of one reference filter. QUALS: the seed's QAGen scores the noisy
+    validation references (its threshold: the best balanced accuracy against the oracle, never chosen
+    on the training data it filters) and every training reference (what the filter reads)."""
+    if by != "quals":
+        return [f"filter.by={by}"]
+    from filter_threshold import choose  # scripts/ is on sys.path when run
+
+    from consum.io.rundir import open_input
+
+    rid = f"{args.prefix}-s{seed}"
+    common = dict(experiment=args.experiment, runs=runs, log_dir=Path(args.out) / "logs",
+                  threads=1 if args.jobs > 1 else None)
+    qagen = f"inputs.qagen={runs}/train_qagen/{rid}"
+    stage("score_quals", f"{rid}-valrefs", f"inputs.data={runs}/prepare_data/{args.prefix}-valnoise",
+          "split=validation", "inputs.candidates=null", "max_docs=null", qagen, cache, **common)
+    stage("score_quals", f"{rid}-refs", f"inputs.data={runs}/prepare_data/{args.prefix}", "split=train",
+          "inputs.candidates=null", "max_docs=null", qagen, cache, **common)
+    chosen = choose(open_input(runs / "score_quals" / f"{rid}-valrefs", expected_stage="score_quals"))
+    print(f"  seed {seed}: QUALS filter threshold {chosen['threshold']:.4f} (balanced accuracy "
+          f"{chosen['balanced_accuracy']:.3f} on {chosen['n']} noisy validation references)", flush=True)
+    return ["filter.by=quals", f"filter.threshold={chosen['threshold']!r}",
+            f"filter.scores={runs}/score_quals/{rid}-refs"]
+
+
+def seed_record(seed: int, args, runs: Path, design: StudyDesign) -> dict:
     """What aggregate() reads of one seed: evaluate's results and the contrast/ConSeq manifests."""
     rid = f"{args.prefix}-s{seed}"
 
@@ -114,14 +159,15 @@ def seed_record(seed: int, args, runs: Path) -> dict:
             stage_seconds[f"{m['stage']}/{manifest.parent.name}"] = round(m["finished_at"] - m["started_at"])
     return {
         "stage_seconds": stage_seconds,
-        "oracle_check": oracle_check(seed, args, runs),
+        "oracle_check": oracle_check(seed, args, runs, design),
         "results": json.loads((runs / "evaluate" / rid / "results.json").read_text()),
-        "contrast": {c: stats("select_contrast", f"{rid}-{c}") for c in CONTRASTS},
-        "conseq": {n: stats("train_conseq", f"{rid}-{n}") for n, s in SYSTEMS.items() if s is not None},
+        "contrast": {c: stats("select_contrast", f"{rid}-{c}") for c in design.contrasts},
+        "conseq": {n: stats("train_conseq", f"{rid}-{n}") for n in design.conseq},
+        "filter": {n: stats("train_mle", f"{rid}-{n}").get("filter") for n in design.filtered},
     }
 
 
-def oracle_check(seed: int, args, runs: Path) -> dict | None:
+def oracle_check(seed: int, args, runs: Path, design: StudyDesign) -> dict | None:
     """factworld: the oracle's verdict on the references and candidates the seed scored, and on the
     rows of each contrast (how right the selection is); None on data without doc_facts."""
     from consum.data.factworld import check_summary
@@ -141,7 +187,8 @@ def oracle_check(seed: int, args, runs: Path) -> dict | None:
         return check_summary(facts[row["doc_id"]], row["text"]).hallucinated
 
     references = [{"doc_id": r["doc_id"], "text": r["summary"]} for r in rows if r["doc_id"] in scored_docs]
-    contrasts = {c: open_input(runs / "select_contrast" / f"{rid}-{c}").rows("contrast") for c in CONTRASTS}
+    contrasts = {c: open_input(runs / "select_contrast" / f"{rid}-{c}").rows("contrast")
+                 for c in design.contrasts}
     return {
         "references_hallucinated": statistics.fmean(hallucinated(r) for r in references),
         "candidates_hallucinated": statistics.fmean(hallucinated(c) for c in candidates),
@@ -152,7 +199,9 @@ def oracle_check(seed: int, args, runs: Path) -> dict | None:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--experiment", default="factworld_study")
+    p.add_argument("--experiment", default="factworld_study_xsum")
+    p.add_argument("--design", choices=sorted(DESIGNS), default=None,
+                   help="which systems (default: xsum if the experiment's name has it, else mild)")
     p.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     p.add_argument("--jobs", type=int, default=1, help="seeds run at once (one thread per stage if > 1)")
     p.add_argument("--prefix", default="study")
@@ -165,6 +214,7 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     if args.jobs < 1:
         p.error("--jobs must be >= 1")
+    design = DESIGNS[args.design or ("xsum" if "xsum" in args.experiment else "mild")]
     runs = Path(args.runs_dir).resolve()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -173,10 +223,14 @@ def main(argv=None) -> int:
         # The pretrained tiny BART every train_mle starts from: made once, reused when complete.
         stage("pretrain", None, experiment=args.experiment, runs=runs, log_dir=out / "logs")
         stage("prepare_data", args.prefix, experiment=args.experiment, runs=runs, log_dir=out / "logs")
+        if "quals" in design.filtered.values():  # the QUALS filter's threshold is chosen on these
+            stage("prepare_data", f"{args.prefix}-valnoise",
+                  "data.factworld.eval_noise=${data.factworld.train_noise}",
+                  experiment=args.experiment, runs=runs, log_dir=out / "logs")
         with ThreadPoolExecutor(max_workers=args.jobs) as pool:  # threads only wait on subprocesses
-            for future in [pool.submit(run_seed, seed, args, runs) for seed in args.seeds]:
+            for future in [pool.submit(run_seed, seed, args, runs, design) for seed in args.seeds]:
                 future.result()
-    study = aggregate({seed: seed_record(seed, args, runs) for seed in args.seeds})
+    study = aggregate({seed: seed_record(seed, args, runs, design) for seed in args.seeds}, design)
     study["experiment"], study["prefix"] = args.experiment, args.prefix
     study["wall_seconds_this_invocation"] = round(time.perf_counter() - started)
     (out / "study.json").write_text(json.dumps(study, indent=2) + "\n")

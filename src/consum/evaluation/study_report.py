@@ -15,29 +15,83 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
-# system -> (contrast, loss) of its train_conseq run; None = the MLE model (the baseline)
-SYSTEMS: dict[str, tuple[str, str] | None] = {
-    "mle": None,
-    "conseq_quals": ("quals", "unlikelihood"),
-    "conseq_rouge": ("rouge", "unlikelihood"),
-    "conseq_oracle": ("oracle", "unlikelihood"),
-    "conseq_quals_span": ("quals", "span_unlikelihood"),
-    "conseq_oracle_span": ("oracle", "span_unlikelihood"),
-    "conseq_quals_rank": ("quals", "margin_rank"),
-    # diagnostic: the QUALS contrast without the positives the oracle finds hallucinated
-    "conseq_quals_oracle_pos": ("quals_oracle_pos", "unlikelihood"),
-}
-# contrast -> select_contrast overrides. The QUALS and oracle contrasts carry S- spans; the plain
-# unlikelihood ignores them, so a loss and its span variant train on the very same pairs.
-CONTRASTS: dict[str, list[str]] = {
-    "quals": ["reward=quals", "spans.source=quals"],
-    "rouge": ["reward=rouge"],
-    "oracle": ["reward=oracle", "spans.source=oracle"],
-    "quals_oracle_pos": ["reward=quals", "spans.source=quals", "+oracle_filter=positives"],
-}
-CEILING = {"conseq_quals": "conseq_oracle", "conseq_quals_span": "conseq_oracle_span"}
+
+@dataclass(frozen=True)
+class StudyDesign:
+    """What one study trains per seed and compares against its MLE model.
+
+    ``conseq``: system -> (contrast, loss) of its train_conseq run; ``contrasts``: contrast ->
+    select_contrast overrides; ``ceiling``: QUALS system -> its oracle-reward twin (same loss);
+    ``filtered``: system -> ``filter.by`` of an MLE run on filtered references (the baseline of cleaning
+    the data); ``reranked``: system -> ``rerank`` settings of the MLE model at evaluate (the baseline
+    of choosing among N outputs by QUALS).
+    """
+
+    name: str
+    conseq: dict[str, tuple[str, str]]
+    contrasts: dict[str, list[str]]
+    ceiling: dict[str, str]
+    filtered: dict[str, str] = field(default_factory=dict)
+    reranked: dict[str, dict] = field(default_factory=dict)
+
+    @property
+    def systems(self) -> list[str]:
+        """Every system, in table order: MLE first (the baseline of every comparison)."""
+        return ["mle", *self.conseq, *self.filtered, *self.reranked]
+
+
+# The mild-regime study (factworld_study): the paper's reward against ROUGE and the oracle, three losses.
+# The QUALS and oracle contrasts carry S- spans; the plain unlikelihood ignores them, so a loss and its
+# span variant train on the very same pairs.
+MILD = StudyDesign(
+    name="mild",
+    conseq={
+        "conseq_quals": ("quals", "unlikelihood"),
+        "conseq_rouge": ("rouge", "unlikelihood"),
+        "conseq_oracle": ("oracle", "unlikelihood"),
+        "conseq_quals_span": ("quals", "span_unlikelihood"),
+        "conseq_oracle_span": ("oracle", "span_unlikelihood"),
+        "conseq_quals_rank": ("quals", "margin_rank"),
+        # diagnostic: the QUALS contrast without the positives the oracle finds hallucinated
+        "conseq_quals_oracle_pos": ("quals_oracle_pos", "unlikelihood"),
+    },
+    contrasts={
+        "quals": ["reward=quals", "spans.source=quals"],
+        "rouge": ["reward=rouge"],
+        "oracle": ["reward=oracle", "spans.source=oracle"],
+        "quals_oracle_pos": ["reward=quals", "spans.source=quals", "+oracle_filter=positives"],
+    },
+    ceiling={"conseq_quals": "conseq_oracle", "conseq_quals_span": "conseq_oracle_span"},
+)
+# The XSum-regime study (factworld_study_xsum, issue 24): ConSeq against the two cheap answers a
+# reviewer asks first, cleaning the training data (three filters, the oracle's the ceiling) and
+# choosing the highest-QUALS of 8 beam outputs.
+XSUM = StudyDesign(
+    name="xsum",
+    conseq={
+        "conseq_quals": ("quals", "unlikelihood"),
+        "conseq_quals_span": ("quals", "span_unlikelihood"),
+        "conseq_oracle": ("oracle", "unlikelihood"),
+        "conseq_rouge": ("rouge", "unlikelihood"),
+    },
+    contrasts={
+        "quals": ["reward=quals", "spans.source=quals"],
+        "rouge": ["reward=rouge"],
+        "oracle": ["reward=oracle", "spans.source=oracle"],
+    },
+    ceiling={"conseq_quals": "conseq_oracle"},
+    filtered={"mle_filter_quals": "quals", "mle_filter_entity": "entity", "mle_filter_oracle": "oracle"},
+    reranked={"mle_rerank_quals": {"n": 8, "decoding": "beam"}},
+)
+DESIGNS = {d.name: d for d in (MILD, XSUM)}
+
+# The mild design's tables, by their former names: system -> (contrast, loss), None = the MLE model.
+SYSTEMS: dict[str, tuple[str, str] | None] = {"mle": None, **MILD.conseq}
+CONTRASTS: dict[str, list[str]] = MILD.contrasts
+CEILING = MILD.ceiling
 METRICS = [  # key in results.json systems, column title, scale
     ("hallucinated", "hallucinated %", 100),
     ("extrinsic", "extrinsic %", 100),
@@ -100,8 +154,7 @@ def _paired(name: str, seeds: list[dict]) -> list[dict | None]:
     return [(s.get("comparisons", {}).get(f"{name}-vs-mle") or {}).get("hallucinated") for s in seeds]
 
 
-def _gap(name: str, out: dict) -> dict:
-    ceiling = CEILING[name]
+def _gap(name: str, ceiling: str, out: dict) -> dict:
     rows = out["systems"]
     try:
         per_seed_h = [rows[n]["hallucinated"]["per_seed"] for n in ("mle", name, ceiling)]
@@ -112,22 +165,32 @@ def _gap(name: str, out: dict) -> dict:
     return {"ceiling": ceiling, "per_seed": per_seed, "of_means": gap_closed(*means)}
 
 
-def aggregate(records: dict[int, dict]) -> dict:
-    """Per system: mean/sd over seeds of every metric and kind; paired tests; selection; gap closed."""
+def aggregate(records: dict[int, dict], design: StudyDesign = MILD) -> dict:
+    """Per system of ``design``: mean/sd over seeds of every metric and kind; paired tests; selection;
+    gap closed. A seed's record may also carry ``filter``: {system: train_mle filter stats}."""
     order = sorted(records)
     seeds = [records[s]["results"] for s in order]
-    out: dict = {"seeds": sorted(records), "systems": {}, "paired_vs_mle": {}, "selection": {},
-                 "updates": {}, "gap_closed": {}, "quals_auc_vs_oracle": {}}
-    for name in SYSTEMS:
+    out: dict = {"design": design.name, "seeds": sorted(records), "systems": {}, "paired_vs_mle": {},
+                 "selection": {}, "updates": {}, "gap_closed": {}, "quals_auc_vs_oracle": {}}
+    for name in design.systems:
         out["systems"][name] = _system_row(name, seeds)
         if name != "mle":
             out["paired_vs_mle"][name] = _paired(name, seeds)
+        if name in design.conseq:
             out["updates"][name] = [records[s].get("conseq", {}).get(name, {}).get("steps") for s in order]
+    if design.filtered:
+        out["filtered"] = {name: [records[s].get("filter", {}).get(name) for s in order]
+                           for name in design.filtered}
+    if design.reranked:
+        out["rerank_cost"] = {name: [(records[s]["results"].get("cost") or {}).get(name) for s in order]
+                              for name in design.reranked}
+        out["plain_decode_seconds"] = [((records[s]["results"].get("cost") or {}).get("mle") or {})
+                                       .get("decode_seconds") for s in order]
     base = out["systems"]["mle"].get("hallucinated", {}).get("mean")
     for row in out["systems"].values():
         if base and "hallucinated" in row:
             row["hallucinated_relative_change"] = (row["hallucinated"]["mean"] - base) / base
-    for contrast in CONTRASTS:
+    for contrast in design.contrasts:
         sel = [(records[s].get("contrast", {}).get(contrast) or {}).get("selection", {}) for s in order]
         out["selection"][contrast] = {
             key: [x.get(key) for x in sel]
@@ -135,8 +198,8 @@ def aggregate(records: dict[int, dict]) -> dict:
                         "oracle_dropped_faithful_negatives", "oracle_dropped_hallucinated_positives")
             if any(key in x for x in sel)
         }
-    for name in CEILING:
-        out["gap_closed"][name] = _gap(name, out)
+    for name, ceiling in design.ceiling.items():
+        out["gap_closed"][name] = _gap(name, ceiling, out)
     checks = [records[s].get("oracle_check") for s in order]
     if all(checks):
         out["oracle_check"] = {
@@ -144,7 +207,7 @@ def aggregate(records: dict[int, dict]) -> dict:
             "candidates_hallucinated": [c["candidates_hallucinated"] for c in checks],
             "contrasts": {name: {key: [c["contrasts"][name][key] for c in checks]
                                  for key in ("neg_hallucinated", "pos_faithful", "per_negative")}
-                          for name in CONTRASTS if all(name in c["contrasts"] for c in checks)},
+                          for name in design.contrasts if all(name in c["contrasts"] for c in checks)},
         }
     out["stage_seconds"] = {s: records[s].get("stage_seconds", {}) for s in order}
     aucs = [r["quals_auc_vs_oracle"]["roc_auc"] for r in seeds
@@ -242,6 +305,31 @@ def gap_table(study: dict) -> str:
     return "\n".join(lines)
 
 
+def baselines_table(study: dict) -> str:
+    """Per baseline, per seed: the training pairs a filter kept (of all; consistent ones by factworld's label)
+    or the seconds reranking took (decoding + QUALS of the candidates) against plain beam decoding."""
+    lines = ["| baseline | what it cost, per seed |", "|---|---|"]
+    for name, per_seed in (study.get("filtered") or {}).items():
+        cells = ["n/a" if f is None else f"{f['n_kept']:,} of {f['n_in']:,} pairs kept"
+                 + (f" ({f['kept_by_label'].get('consistent', 0):,} consistent)"
+                    if f.get("kept_by_label") else "")
+                 + (f", threshold {f['threshold']:.3f}" if f.get("threshold") is not None else "")
+                 for f in per_seed]
+        lines.append(f"| {name} | " + " / ".join(cells) + " |")
+    plain = study.get("plain_decode_seconds") or []
+    for name, per_seed in (study.get("rerank_cost") or {}).items():
+        cells = []
+        for i, c in enumerate(per_seed):
+            if c is None:
+                cells.append("n/a")
+                continue
+            total = c["decode_seconds"] + c.get("quals_seconds", 0.0)
+            ratio = f" ({total / plain[i]:.1f}x MLE's beam)" if i < len(plain) and plain[i] else ""
+            cells.append(f"{c['n_candidates']:,} candidates, {total:.0f} s{ratio}")
+        lines.append(f"| {name} | " + " / ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def report_markdown(study: dict) -> str:
     parts = [
         table(study),
@@ -256,6 +344,9 @@ def report_markdown(study: dict) -> str:
         "", "Share of the MLE -> oracle-ceiling gap that the QUALS reward closes (same loss):", "",
         gap_table(study),
     ]
+    if study.get("filtered") or study.get("rerank_cost"):
+        parts += ["", "The baselines: training pairs each filter kept, and what reranking cost at decoding:",
+                  "", baselines_table(study)]
     costs = study.get("stage_seconds", {})
     if any(costs.values()):
         totals = " / ".join(f"{sum(costs[s].values()):,}" for s in study["seeds"])
@@ -281,7 +372,8 @@ def plot(study: dict, path: Path) -> None:
     for ax, (key, title, scale) in zip(axes, shown):
         means = [study["systems"][n].get(key, {}).get("mean", float("nan")) * scale for n in names]
         sds = [study["systems"][n].get(key, {}).get("sd", 0.0) * scale for n in names]
-        colors = ["#888" if n == "mle" else "#c84" if "oracle" in n else "#3a7" for n in names]
+        colors = ["#888" if n == "mle" else "#c84" if "oracle" in n else "#58b" if n.startswith("mle_")
+                  else "#3a7" for n in names]
         ax.bar(range(len(names)), means, yerr=sds, capsize=4, color=colors)
         for i, n in enumerate(names):
             for v in study["systems"][n].get(key, {}).get("per_seed", []):

@@ -81,14 +81,45 @@ def test_report_lists_every_system_and_table():
     assert "ROC-AUC" not in text  # no AUC recorded
 
 
-def test_every_study_system_names_a_contrast_the_study_builds():
-    for name, spec in sr.SYSTEMS.items():
-        assert (spec is None) == (name == "mle")
-        if spec:
-            assert spec[0] in sr.CONTRASTS
-    for quals_system, ceiling in sr.CEILING.items():
-        assert sr.SYSTEMS[quals_system][1] == sr.SYSTEMS[ceiling][1]  # same loss, other reward
-        assert (sr.SYSTEMS[quals_system][0], sr.SYSTEMS[ceiling][0]) == ("quals", "oracle")
+@pytest.mark.parametrize("design", list(sr.DESIGNS.values()), ids=list(sr.DESIGNS))
+def test_every_study_system_names_a_contrast_the_study_builds(design):
+    assert design.systems[0] == "mle" and len(set(design.systems)) == len(design.systems)
+    for contrast, _ in design.conseq.values():
+        assert contrast in design.contrasts
+    for quals_system, ceiling in design.ceiling.items():
+        assert design.conseq[quals_system][1] == design.conseq[ceiling][1]  # same loss, other reward
+        assert (design.conseq[quals_system][0], design.conseq[ceiling][0]) == ("quals", "oracle")
+    assert set(design.filtered.values()) <= {"quals", "entity", "oracle"}  # train-mle's filter.by
+    assert sr.SYSTEMS == {"mle": None, **sr.MILD.conseq}  # the mild design under its former name
+
+
+def test_xsum_design_reports_the_baselines_and_what_they_cost():
+    h = {"mle": 0.8, "conseq_quals": 0.6, "conseq_oracle": 0.4, "mle_filter_quals": 0.7,
+         "mle_filter_oracle": 0.3, "mle_rerank_quals": 0.75}
+    records = {}
+    for seed, decode in ((1, 10.0), (2, 20.0)):
+        rec = record(h)
+        rec["conseq"] = {n: {"steps": 40} for n in sr.XSUM.conseq}
+        rec["filter"] = {"mle_filter_quals": {"by": "quals", "threshold": -0.25, "n_in": 3000, "n_kept": 900,
+                                              "kept_by_label": {"consistent": 600, "extrinsic": 300}},
+                         "mle_filter_oracle": {"by": "oracle", "threshold": 1.0, "n_in": 3000, "n_kept": 690},
+                         "mle_filter_entity": None}  # not run in this seed
+        rec["results"]["cost"] = {"mle": {"n_candidates": 1, "decode_seconds": decode, "quals_seconds": 0.0},
+                                  "mle_rerank_quals": {"n_candidates": 2400, "decode_seconds": 2 * decode,
+                                                       "quals_seconds": 3 * decode}}
+        records[seed] = rec
+    out = sr.aggregate(records, sr.XSUM)
+    assert out["design"] == "xsum" and list(out["systems"]) == sr.XSUM.systems
+    assert out["systems"]["mle_filter_oracle"]["hallucinated_relative_change"] == pytest.approx(-0.625)
+    assert [c["diff"] for c in out["paired_vs_mle"]["mle_rerank_quals"]] == pytest.approx([-0.05, -0.05])
+    assert "mle_rerank_quals" not in out["updates"]  # no ConSeq run: no updates to count
+    assert list(out["gap_closed"]) == ["conseq_quals"]  # (0.8 - 0.6) / (0.8 - 0.4)
+    assert out["gap_closed"]["conseq_quals"]["per_seed"] == pytest.approx([0.5, 0.5])
+    text = sr.report_markdown(out)
+    assert "| mle_filter_quals | 900 of 3,000 pairs kept (600 consistent), threshold -0.250 / 900 of" in text
+    assert "| mle_filter_entity | n/a / n/a |" in text
+    assert ("| mle_rerank_quals | 2,400 candidates, 50 s (5.0x MLE's beam) / "
+            "2,400 candidates, 100 s (5.0x") in text
 
 
 def test_selection_precision_hand_computed():
