@@ -1,0 +1,77 @@
+"""scripts/factworld_study.py: the stage commands one seed of the XSum-regime study runs (recorded, not
+run), and the Hydra value of its systems (a run dir or a reranked model)."""
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+from consum.evaluation import study_report
+from tests.conftest import REPO_ROOT
+
+SCRIPT = REPO_ROOT / "scripts" / "factworld_study.py"
+
+
+def load_script(monkeypatch, choose):
+    """The script as a module, with scripts/ on sys.path (as when run) and filter_threshold.choose faked."""
+    monkeypatch.syspath_prepend(str(REPO_ROOT / "scripts"))
+    fake = SimpleNamespace(choose=choose)
+    monkeypatch.setitem(sys.modules, "filter_threshold", fake)
+    spec = importlib.util.spec_from_file_location("factworld_study", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_hydra_value_quotes_paths_and_nests_rerank_settings():
+    spec = importlib.util.spec_from_file_location("factworld_study_values", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    value = module.hydra_value({"mle": "/r/train_mle/p-s1",
+                                "rr": {"model": "/r/train_mle/p-s1", "rerank": {"n": 8, "decoding": "beam"}}})
+    assert value == "{mle:'/r/train_mle/p-s1',rr:{model:'/r/train_mle/p-s1',rerank:{n:8,decoding:'beam'}}}"
+
+
+def test_an_xsum_seed_runs_every_system_and_the_quals_filter_reads_its_validation_threshold(
+        monkeypatch, tmp_path):
+    chose_on = []
+
+    def choose(run):
+        chose_on.append(run)
+        return {"threshold": -1.25, "balanced_accuracy": 0.8, "n": 40}
+
+    study = load_script(monkeypatch, choose)
+    calls = []
+    monkeypatch.setattr(study, "stage",
+                        lambda name, run_id, *overrides, **kw: calls.append((name, run_id, overrides)))
+    monkeypatch.setattr("consum.io.rundir.open_input", lambda path, expected_stage=None: Path(path))
+    args = SimpleNamespace(experiment="factworld_study_xsum", prefix="p", out=str(tmp_path / "out"), jobs=3,
+                           evaluate_overrides=[])
+    runs = tmp_path / "runs"
+    study.run_seed(1, args, runs, study_report.XSUM)
+
+    ran = [(name, run_id) for name, run_id, _ in calls]
+    assert ran[:4] == [("train_mle", "p-s1"), ("train_qagen", "p-s1"), ("generate", "p-s1"),
+                       ("score_quals", "p-s1")]
+    assert {r for n, r in ran if n == "select_contrast"} == {"p-s1-quals", "p-s1-rouge", "p-s1-oracle"}
+    assert {r for n, r in ran if n == "train_conseq"} == {f"p-s1-{s}" for s in study_report.XSUM.conseq}
+    # the QUALS filter: validation references scored (split=validation, the noised data run), then every
+    # training reference, then the threshold chosen on the validation run only
+    assert ran.index(("score_quals", "p-s1-valrefs")) < ran.index(("train_mle", "p-s1-mle_filter_quals"))
+    assert chose_on == [runs / "score_quals" / "p-s1-valrefs"]
+    overrides = {run_id: o for name, run_id, o in calls}
+    assert f"inputs.data={runs}/prepare_data/p-valnoise" in overrides["p-s1-valrefs"]
+    assert {"split=train", "inputs.candidates=null", "max_docs=null"} <= set(overrides["p-s1-refs"])
+    quals_filter = {"filter.by=quals", "filter.threshold=-1.25",
+                    f"filter.scores={runs}/score_quals/p-s1-refs"}
+    assert quals_filter <= set(overrides["p-s1-mle_filter_quals"])
+    assert "filter.by=entity" in overrides["p-s1-mle_filter_entity"]
+    assert "filter.by=oracle" in overrides["p-s1-mle_filter_oracle"]
+    # evaluate last, with every system of the design; the reranked one is the MLE model with rerank settings
+    name, run_id, evaluate = calls[-1]
+    assert (name, run_id) == ("evaluate", "p-s1")
+    systems = next(o for o in evaluate if o.startswith("+systems="))
+    for system in study_report.XSUM.systems:
+        assert f"{system}:" in systems
+    assert f"mle_rerank_quals:{{model:'{runs}/train_mle/p-s1',rerank:{{n:8,decoding:'beam'}}}}" in systems
+    assert f"mle_filter_quals:'{runs}/train_mle/p-s1-mle_filter_quals'" in systems
