@@ -22,7 +22,8 @@ stage through its own CLI (the commands are printed, so any step can be rerun by
       score_quals/P-s<s>-valrefs, -refs QUALS of those and of every training reference
       train_mle/P-s<s>-mle_filter_<by>  MLE on the references a filter keeps: quals (its threshold the
                                         best balanced accuracy on the noisy validation references,
-                                        scripts/filter_threshold.py), entity, oracle (the ceiling)
+                                        scripts/filter_threshold.py), entity, oracle (the ceiling);
+                                        the weights of the best validation NLL (fewer pairs overfit)
       mle_rerank_quals                  at evaluate: the highest-QUALS of the MLE model's 8 beams
     evaluate/P-s<s>                     every system on the same test documents
 
@@ -108,7 +109,7 @@ def run_seed(seed: int, args, runs: Path, design: StudyDesign) -> Path:
               f"inputs.model={runs}/train_mle/{rid}", **common)
         systems[name] = f"{runs}/train_conseq/{rid}-{name}"
     for name, by in design.filtered.items():
-        filtering = filter_overrides(by, seed, args, runs, cache)
+        filtering = [*filter_overrides(by, seed, args, runs, cache), *design.filtered_train]
         stage("train_mle", f"{rid}-{name}", data, f"seed={seed}", *filtering, **common)
         systems[name] = f"{runs}/train_mle/{rid}-{name}"
     for name, rerank in design.reranked.items():

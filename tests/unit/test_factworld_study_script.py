@@ -66,6 +66,7 @@ def test_an_xsum_seed_runs_every_system_and_the_quals_filter_reads_its_validatio
                     f"filter.scores={runs}/score_quals/p-s1-refs"}
     assert quals_filter <= set(overrides["p-s1-mle_filter_quals"])
     assert "filter.by=entity" in overrides["p-s1-mle_filter_entity"]
+    assert "+train.best_metric=val/nll" in overrides["p-s1-mle_filter_entity"]  # fewer pairs: stop early
     assert "filter.by=oracle" in overrides["p-s1-mle_filter_oracle"]
     # evaluate last, with every system of the design; the reranked one is the MLE model with rerank settings
     name, run_id, evaluate = calls[-1]
