@@ -109,7 +109,7 @@ def run_seed(seed: int, args, runs: Path, design: StudyDesign) -> Path:
               f"inputs.model={runs}/train_mle/{rid}", **common)
         systems[name] = f"{runs}/train_conseq/{rid}-{name}"
     for name, by in design.filtered.items():
-        filtering = [*filter_overrides(by, seed, args, runs, cache), *design.filtered_train]
+        filtering = [*filter_overrides(by, rid, args, runs, cache, common), *design.filtered_train]
         stage("train_mle", f"{rid}-{name}", data, f"seed={seed}", *filtering, **common)
         systems[name] = f"{runs}/train_mle/{rid}-{name}"
     for name, rerank in design.reranked.items():
@@ -119,7 +119,7 @@ def run_seed(seed: int, args, runs: Path, design: StudyDesign) -> Path:
     return runs / "evaluate" / rid
 
 
-def filter_overrides(by: str, seed: int, args, runs: Path, cache: str) -> list[str]:
+def filter_overrides(by: str, rid: str, args, runs: Path, cache: str, common: dict) -> list[str]:
     """train-mle's overrides of one reference filter. QUALS: the seed's QAGen scores the noisy
     validation references (its threshold: the best balanced accuracy against the oracle, never chosen
     on the training data it filters) and every training reference (what the filter reads)."""
@@ -129,16 +129,13 @@ def filter_overrides(by: str, seed: int, args, runs: Path, cache: str) -> list[s
 
     from consum.io.rundir import open_input
 
-    rid = f"{args.prefix}-s{seed}"
-    common = dict(experiment=args.experiment, runs=runs, log_dir=Path(args.out) / "logs",
-                  threads=1 if args.jobs > 1 else None)
     qagen = f"inputs.qagen={runs}/train_qagen/{rid}"
     stage("score_quals", f"{rid}-valrefs", f"inputs.data={runs}/prepare_data/{args.prefix}-valnoise",
           "split=validation", "inputs.candidates=null", "max_docs=null", qagen, cache, **common)
     stage("score_quals", f"{rid}-refs", f"inputs.data={runs}/prepare_data/{args.prefix}", "split=train",
           "inputs.candidates=null", "max_docs=null", qagen, cache, **common)
     chosen = choose(open_input(runs / "score_quals" / f"{rid}-valrefs", expected_stage="score_quals"))
-    print(f"  seed {seed}: QUALS filter threshold {chosen['threshold']:.4f} (balanced accuracy "
+    print(f"  {rid}: QUALS filter threshold {chosen['threshold']:.4f} (balanced accuracy "
           f"{chosen['balanced_accuracy']:.3f} on {chosen['n']} noisy validation references)", flush=True)
     return ["filter.by=quals", f"filter.threshold={chosen['threshold']!r}",
             f"filter.scores={runs}/score_quals/{rid}-refs"]

@@ -78,11 +78,7 @@ XSUM = StudyDesign(
         "conseq_oracle": ("oracle", "unlikelihood"),
         "conseq_rouge": ("rouge", "unlikelihood"),
     },
-    contrasts={
-        "quals": ["reward=quals", "spans.source=quals"],
-        "rouge": ["reward=rouge"],
-        "oracle": ["reward=oracle", "spans.source=oracle"],
-    },
+    contrasts={name: MILD.contrasts[name] for name in ("quals", "rouge", "oracle")},
     ceiling={"conseq_quals": "conseq_oracle"},
     filtered={"mle_filter_quals": "quals", "mle_filter_entity": "entity", "mle_filter_oracle": "oracle"},
     # A filter keeps 23-44% of the pairs: the MLE's 1,000 updates are then 13-24 epochs, and the filtered
@@ -92,11 +88,6 @@ XSUM = StudyDesign(
     reranked={"mle_rerank_quals": {"n": 8, "decoding": "beam"}},
 )
 DESIGNS = {d.name: d for d in (MILD, XSUM)}
-
-# The mild design's tables, by their former names: system -> (contrast, loss), None = the MLE model.
-SYSTEMS: dict[str, tuple[str, str] | None] = {"mle": None, **MILD.conseq}
-CONTRASTS: dict[str, list[str]] = MILD.contrasts
-CEILING = MILD.ceiling
 METRICS = [  # key in results.json systems, column title, scale
     ("hallucinated", "hallucinated %", 100),
     ("extrinsic", "extrinsic %", 100),
