@@ -1,10 +1,11 @@
 """The factworld study (`make study`): MLE against ConSeq and the baselines a reviewer asks first,
-over several seeds, in the XSum regime (``--experiment factworld_study_xsum``, the default) or the mild
-one (``factworld_study``).
+over several seeds, in the XSum regime (``--experiment factworld_study_xsum_single``, the default: the
+world of single-word names; ``factworld_study_xsum``: full names) or the mild one (``factworld_study``).
 
-    make study                                   # EXP=factworld_study_xsum, seeds 1 2 3 in parallel
+    make study                                   # EXP=factworld_study_xsum_single, seeds 1 2 3 in parallel
+    make study EXP=factworld_study_xsum          # the same with full (multi-word) names
     make study EXP=factworld_study               # the mild-regime study of earlier rounds
-    .venv/bin/python scripts/factworld_study.py --seeds 1 2 3 --jobs 3 --experiment factworld_study_xsum
+    .venv/bin/python scripts/factworld_study.py --seeds 1 2 3 --jobs 3 --experiment factworld_study_xsum_single
 
 The design (``--design``; by default ``xsum`` when the experiment's name has it, else ``mild``;
 consum.evaluation.study_report.DESIGNS) says which systems each seed trains. One data run (the world
@@ -197,7 +198,7 @@ def oracle_check(seed: int, args, runs: Path, design: StudyDesign) -> dict | Non
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--experiment", default="factworld_study_xsum")
+    p.add_argument("--experiment", default="factworld_study_xsum_single")
     p.add_argument("--design", choices=sorted(DESIGNS), default=None,
                    help="which systems (default: xsum if the experiment's name has it, else mild)")
     p.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
