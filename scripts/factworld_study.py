@@ -53,6 +53,7 @@ from consum.evaluation.study_report import (
     DESIGNS,
     StudyDesign,
     aggregate,
+    head_to_head,
     plot,
     report_markdown,
     selection_precision,
@@ -156,7 +157,10 @@ def seed_record(seed: int, args, runs: Path, design: StudyDesign) -> dict:
         m = json.loads(manifest.read_text())
         if m.get("started_at") and m.get("finished_at"):
             stage_seconds[f"{m['stage']}/{manifest.parent.name}"] = round(m["finished_at"] - m["started_at"])
+    evaluated = runs / "evaluate" / rid
     return {
+        "head_to_head": {f"{a} vs {b}": head_to_head(system_rows(evaluated, a), system_rows(evaluated, b))
+                         for a, b in design.head_to_head},
         "stage_seconds": stage_seconds,
         "oracle_check": oracle_check(seed, args, runs, design),
         "results": json.loads((runs / "evaluate" / rid / "results.json").read_text()),
@@ -164,6 +168,13 @@ def seed_record(seed: int, args, runs: Path, design: StudyDesign) -> dict:
         "conseq": {n: stats("train_conseq", f"{rid}-{n}") for n in design.conseq},
         "filter": {n: stats("train_mle", f"{rid}-{n}").get("filter") for n in design.filtered},
     }
+
+
+def system_rows(evaluated: Path, system: str) -> list[dict]:
+    """One system's per-document rows (doc_id, the oracle's labels, ROUGE) from an evaluate run."""
+    from consum.io.rundir import open_input
+
+    return open_input(evaluated, expected_stage="evaluate").rows(f"summaries_{system}")
 
 
 def oracle_check(seed: int, args, runs: Path, design: StudyDesign) -> dict | None:

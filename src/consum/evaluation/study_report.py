@@ -37,6 +37,8 @@ class StudyDesign:
     filtered: dict[str, str] = field(default_factory=dict)
     filtered_train: tuple[str, ...] = ()
     reranked: dict[str, dict] = field(default_factory=dict)
+    # (system, baseline) pairs tested against each other on the same test documents, per seed
+    head_to_head: tuple[tuple[str, str], ...] = ()
 
     @property
     def systems(self) -> list[str]:
@@ -86,6 +88,9 @@ XSUM = StudyDesign(
     # budget is the best-validation-NLL step of a longer run; give the filtered runs the same choice.
     filtered_train=("+train.best_metric=val/nll", "train.eval_every=100"),
     reranked={"mle_rerank_quals": {"n": 8, "decoding": "beam"}},
+    # the issue's question: does ConSeq-QUALS beat cleaning the data by QUALS and choosing by QUALS?
+    head_to_head=tuple((system, baseline) for system in ("conseq_quals", "conseq_quals_span")
+                       for baseline in ("mle_filter_quals", "mle_rerank_quals")),
 )
 DESIGNS = {d.name: d for d in (MILD, XSUM)}
 METRICS = [  # key in results.json systems, column title, scale
@@ -126,6 +131,33 @@ def selection_precision(rows: Iterable[Mapping], verdict: Callable[[Mapping], Ma
             "neg_hallucinated": statistics.fmean(bool(v["hallucinated"]) for v in neg) if neg else None,
             "pos_faithful": 1 - statistics.fmean(bool(v["hallucinated"]) for v in pos) if pos else None,
             "per_negative": per_neg}
+
+
+def head_to_head(system_rows: Iterable[Mapping], baseline_rows: Iterable[Mapping],
+                 keys: tuple[str, ...] = ("hallucinated", "rougeL"), n_resamples: int = 1000,
+                 seed: int = 0) -> dict:
+    """Paired bootstrap of ``system - baseline`` per key, the two systems' per-document rows joined
+    by ``doc_id`` (never by position): ``{key: {diff, ci_low, ci_high, p_value, n}}``."""
+    from consum.evaluation.bootstrap import paired_bootstrap_diff
+
+    def by_doc(rows: Iterable[Mapping]) -> dict:
+        out: dict = {}
+        for row in rows:
+            if row["doc_id"] in out:
+                raise ValueError(f"doc_id {row['doc_id']!r} twice in one system's rows")
+            out[row["doc_id"]] = row
+        return out
+
+    a, b = by_doc(system_rows), by_doc(baseline_rows)
+    if a.keys() != b.keys():
+        raise ValueError(f"the two systems cover different documents ({len(a.keys() ^ b.keys())} differ)")
+    docs = sorted(a)
+    result = {}
+    for key in keys:
+        diff, low, high, p = paired_bootstrap_diff([a[d].get(key) for d in docs], [b[d].get(key) for d in docs],
+                                                   n_resamples=n_resamples, seed=seed)
+        result[key] = {"diff": diff, "ci_low": low, "ci_high": high, "p_value": p, "n": len(docs)}
+    return result
 
 
 def _system_row(name: str, seeds: list[dict]) -> dict:
@@ -205,6 +237,9 @@ def aggregate(records: dict[int, dict], design: StudyDesign = MILD) -> dict:
                                  for key in ("neg_hallucinated", "pos_faithful", "per_negative")}
                           for name in design.contrasts if all(name in c["contrasts"] for c in checks)},
         }
+    if design.head_to_head:
+        out["head_to_head"] = {f"{a} vs {b}": [(records[s].get("head_to_head") or {}).get(f"{a} vs {b}")
+                                               for s in order] for a, b in design.head_to_head}
     out["stage_seconds"] = {s: records[s].get("stage_seconds", {}) for s in order}
     aucs = [r["quals_auc_vs_oracle"]["roc_auc"] for r in seeds
             if (r.get("quals_auc_vs_oracle") or {}).get("roc_auc") is not None]
@@ -326,6 +361,22 @@ def baselines_table(study: dict) -> str:
     return "\n".join(lines)
 
 
+def head_to_head_table(study: dict) -> str:
+    """Per pair, per seed: system minus baseline (points) in hallucination and ROUGE-L, paired."""
+    seeds = study["seeds"]
+    lines = ["| system vs baseline | " + " | ".join(f"seed {s}: hallucinated / ROUGE-L" for s in seeds) + " |",
+             "|---|" + "---|" * len(seeds)]
+
+    def cell(t: dict | None) -> str:
+        if not t:
+            return "n/a"
+        return " / ".join(f"{100 * t[k]['diff']:+.1f} [{100 * t[k]['ci_low']:+.1f}, {100 * t[k]['ci_high']:+.1f}] "
+                          f"{t[k]['p_value']:.3f}" for k in ("hallucinated", "rougeL"))
+    for pair, per_seed in study.get("head_to_head", {}).items():
+        lines.append(f"| {pair} | " + " | ".join(cell(t) for t in per_seed) + " |")
+    return "\n".join(lines)
+
+
 def report_markdown(study: dict) -> str:
     parts = [
         table(study),
@@ -343,6 +394,9 @@ def report_markdown(study: dict) -> str:
     if study.get("filtered") or study.get("rerank_cost"):
         parts += ["", "The baselines: training pairs each filter kept, and what reranking cost at decoding:",
                   "", baselines_table(study)]
+    if study.get("head_to_head"):
+        parts += ["", "ConSeq against the baselines on the same test documents (system minus baseline, points "
+                  "[95% CI] p; hallucinated / ROUGE-L):", "", head_to_head_table(study)]
     costs = study.get("stage_seconds", {})
     if any(costs.values()):
         totals = " / ".join(f"{sum(costs[s].values()):,}" for s in study["seeds"])

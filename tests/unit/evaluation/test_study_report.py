@@ -150,3 +150,42 @@ def test_report_shows_the_oracle_check_of_each_contrast():
     assert "| (all candidates / all references) | 60 | 70 |" in text
     assert "| quals | 90 | 80 | n/a | 1.25 | n/a | n/a | n/a |" in text
     assert "oracle_check" not in sr.aggregate({1: record({"mle": 0.5})})  # not factworld: no section
+
+
+def test_head_to_head_pairs_documents_by_id_not_by_position():
+    # system: doc a faithful, b hallucinated; baseline: both hallucinated. Given in opposite orders, the
+    # join by doc_id gives -0.5 hallucinated and +0.1 ROUGE-L (0.6/0.4 vs 0.5/0.3): no resample changes
+    # a constant per-document difference of ROUGE-L, so its interval is the point.
+    system_rows = [{"doc_id": "a", "hallucinated": 0.0, "rougeL": 0.6},
+                   {"doc_id": "b", "hallucinated": 1.0, "rougeL": 0.4}]
+    baseline_rows = [{"doc_id": "b", "hallucinated": 1.0, "rougeL": 0.3},
+                     {"doc_id": "a", "hallucinated": 1.0, "rougeL": 0.5}]
+    out = sr.head_to_head(system_rows, baseline_rows, n_resamples=200)
+    assert out["hallucinated"]["diff"] == pytest.approx(-0.5) and out["hallucinated"]["n"] == 2
+    assert (out["rougeL"]["diff"], out["rougeL"]["ci_low"], out["rougeL"]["ci_high"]) == pytest.approx((0.1,) * 3)
+    assert sr.head_to_head(system_rows, baseline_rows, n_resamples=200) == out  # seeded
+
+
+def test_head_to_head_refuses_rows_that_do_not_pair():
+    rows = [{"doc_id": "a", "hallucinated": 0.0, "rougeL": 0.5}]
+    with pytest.raises(ValueError, match="different documents"):
+        sr.head_to_head(rows, [{"doc_id": "b", "hallucinated": 0.0, "rougeL": 0.5}])
+    with pytest.raises(ValueError, match="twice"):
+        sr.head_to_head(rows + rows, rows)
+
+
+def test_xsum_report_tests_conseq_against_each_quals_baseline_per_seed():
+    h = {name: 0.5 for name in sr.XSUM.systems}
+    pair = {"hallucinated": {"diff": -0.043, "ci_low": -0.09, "ci_high": 0.007, "p_value": 0.106},
+            "rougeL": {"diff": 0.013, "ci_low": -0.017, "ci_high": 0.043, "p_value": 0.399}}
+    records = {seed: {**record(h), "head_to_head": {"conseq_quals_span vs mle_filter_quals": pair}}
+               for seed in (1, 2)}
+    out = sr.aggregate(records, sr.XSUM)
+    assert list(out["head_to_head"]) == [f"{a} vs {b}" for a, b in sr.XSUM.head_to_head]
+    assert out["head_to_head"]["conseq_quals_span vs mle_filter_quals"] == [pair, pair]
+    assert out["head_to_head"]["conseq_quals vs mle_rerank_quals"] == [None, None]  # not in the records
+    text = sr.report_markdown(out)
+    assert ("| conseq_quals_span vs mle_filter_quals | -4.3 [-9.0, +0.7] 0.106 / +1.3 [-1.7, +4.3] 0.399 | "
+            "-4.3 [-9.0, +0.7] 0.106 / +1.3") in text
+    assert "| conseq_quals vs mle_rerank_quals | n/a | n/a |" in text
+    assert "head_to_head" not in sr.aggregate(records, sr.MILD)  # the mild design has no baselines
