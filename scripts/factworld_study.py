@@ -5,7 +5,8 @@ world of single-word names; ``factworld_study_xsum``: full names) or the mild on
     make study                                   # EXP=factworld_study_xsum_single, seeds 1 2 3 in parallel
     make study EXP=factworld_study_xsum          # the same with full (multi-word) names
     make study EXP=factworld_study               # the mild-regime study of earlier rounds
-    .venv/bin/python scripts/factworld_study.py --seeds 1 2 3 --jobs 3 --experiment factworld_study_xsum_single
+    .venv/bin/python scripts/factworld_study.py --seeds 1 2 3 --jobs 3 \
+        --experiment factworld_study_xsum_single
 
 The design (``--design``; by default ``xsum`` when the experiment's name has it, else ``mild``;
 consum.evaluation.study_report.DESIGNS) says which systems each seed trains. One data run (the world

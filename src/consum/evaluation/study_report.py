@@ -154,8 +154,8 @@ def head_to_head(system_rows: Iterable[Mapping], baseline_rows: Iterable[Mapping
     docs = sorted(a)
     result = {}
     for key in keys:
-        diff, low, high, p = paired_bootstrap_diff([a[d].get(key) for d in docs], [b[d].get(key) for d in docs],
-                                                   n_resamples=n_resamples, seed=seed)
+        diff, low, high, p = paired_bootstrap_diff(
+            [a[d].get(key) for d in docs], [b[d].get(key) for d in docs], n_resamples=n_resamples, seed=seed)
         result[key] = {"diff": diff, "ci_low": low, "ci_high": high, "p_value": p, "n": len(docs)}
     return result
 
@@ -364,14 +364,15 @@ def baselines_table(study: dict) -> str:
 def head_to_head_table(study: dict) -> str:
     """Per pair, per seed: system minus baseline (points) in hallucination and ROUGE-L, paired."""
     seeds = study["seeds"]
-    lines = ["| system vs baseline | " + " | ".join(f"seed {s}: hallucinated / ROUGE-L" for s in seeds) + " |",
-             "|---|" + "---|" * len(seeds)]
+    header = " | ".join(f"seed {s}: hallucinated / ROUGE-L" for s in seeds)
+    lines = [f"| system vs baseline | {header} |", "|---|" + "---|" * len(seeds)]
 
     def cell(t: dict | None) -> str:
         if not t:
             return "n/a"
-        return " / ".join(f"{100 * t[k]['diff']:+.1f} [{100 * t[k]['ci_low']:+.1f}, {100 * t[k]['ci_high']:+.1f}] "
-                          f"{t[k]['p_value']:.3f}" for k in ("hallucinated", "rougeL"))
+        return " / ".join(f"{100 * t[k]['diff']:+.1f} [{100 * t[k]['ci_low']:+.1f}, "
+                          f"{100 * t[k]['ci_high']:+.1f}] {t[k]['p_value']:.3f}"
+                          for k in ("hallucinated", "rougeL"))
     for pair, per_seed in study.get("head_to_head", {}).items():
         lines.append(f"| {pair} | " + " | ".join(cell(t) for t in per_seed) + " |")
     return "\n".join(lines)
@@ -395,8 +396,8 @@ def report_markdown(study: dict) -> str:
         parts += ["", "The baselines: training pairs each filter kept, and what reranking cost at decoding:",
                   "", baselines_table(study)]
     if study.get("head_to_head"):
-        parts += ["", "ConSeq against the baselines on the same test documents (system minus baseline, points "
-                  "[95% CI] p; hallucinated / ROUGE-L):", "", head_to_head_table(study)]
+        parts += ["", "ConSeq against the baselines on the same test documents (system minus baseline, "
+                  "points [95% CI] p; hallucinated / ROUGE-L):", "", head_to_head_table(study)]
     costs = study.get("stage_seconds", {})
     if any(costs.values()):
         totals = " / ".join(f"{sum(costs[s].values()):,}" for s in study["seeds"])

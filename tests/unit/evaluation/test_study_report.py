@@ -162,7 +162,8 @@ def test_head_to_head_pairs_documents_by_id_not_by_position():
                      {"doc_id": "a", "hallucinated": 1.0, "rougeL": 0.5}]
     out = sr.head_to_head(system_rows, baseline_rows, n_resamples=200)
     assert out["hallucinated"]["diff"] == pytest.approx(-0.5) and out["hallucinated"]["n"] == 2
-    assert (out["rougeL"]["diff"], out["rougeL"]["ci_low"], out["rougeL"]["ci_high"]) == pytest.approx((0.1,) * 3)
+    rouge = out["rougeL"]
+    assert (rouge["diff"], rouge["ci_low"], rouge["ci_high"]) == pytest.approx((0.1, 0.1, 0.1))
     assert sr.head_to_head(system_rows, baseline_rows, n_resamples=200) == out  # seeded
 
 
