@@ -50,6 +50,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from omegaconf import OmegaConf
+
 from consum.evaluation.study_report import (
     DESIGNS,
     StudyDesign,
@@ -159,8 +161,11 @@ def seed_record(seed: int, args, runs: Path, design: StudyDesign) -> dict:
         if m.get("started_at") and m.get("finished_at"):
             stage_seconds[f"{m['stage']}/{manifest.parent.name}"] = round(m["finished_at"] - m["started_at"])
     evaluated = runs / "evaluate" / rid
+    # the same resampling as evaluate's own tests against MLE
+    boot = dict(OmegaConf.load(evaluated / "config.yaml").get("bootstrap") or {})
     return {
-        "head_to_head": {f"{a} vs {b}": head_to_head(system_rows(evaluated, a), system_rows(evaluated, b))
+        "head_to_head": {f"{a} vs {b}": head_to_head(system_rows(evaluated, a), system_rows(evaluated, b),
+                                                     **boot)
                          for a, b in design.head_to_head},
         "stage_seconds": stage_seconds,
         "oracle_check": oracle_check(seed, args, runs, design),
