@@ -18,6 +18,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from consum.evaluation.bootstrap import paired_bootstrap_diff
+
 
 @dataclass(frozen=True)
 class StudyDesign:
@@ -138,8 +140,6 @@ def head_to_head(system_rows: Iterable[Mapping], baseline_rows: Iterable[Mapping
                  seed: int = 0) -> dict:
     """Paired bootstrap of ``system - baseline`` per key, the two systems' per-document rows joined
     by ``doc_id`` (never by position): ``{key: {diff, ci_low, ci_high, p_value, n}}``."""
-    from consum.evaluation.bootstrap import paired_bootstrap_diff
-
     def by_doc(rows: Iterable[Mapping]) -> dict:
         out: dict = {}
         for row in rows:
