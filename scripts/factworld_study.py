@@ -161,11 +161,11 @@ def seed_record(seed: int, args, runs: Path, design: StudyDesign) -> dict:
         if m.get("started_at") and m.get("finished_at"):
             stage_seconds[f"{m['stage']}/{manifest.parent.name}"] = round(m["finished_at"] - m["started_at"])
     evaluated = runs / "evaluate" / rid
-    # the same resampling as evaluate's own tests against MLE
+    # the same resampling as evaluate's own tests against MLE; each system's rows read once
     boot = dict(OmegaConf.load(evaluated / "config.yaml").get("bootstrap") or {})
+    rows = system_rows(evaluated, {name for pair in design.head_to_head for name in pair})
     return {
-        "head_to_head": {f"{a} vs {b}": head_to_head(system_rows(evaluated, a), system_rows(evaluated, b),
-                                                     **boot)
+        "head_to_head": {f"{a} vs {b}": head_to_head(rows[a], rows[b], **boot)
                          for a, b in design.head_to_head},
         "stage_seconds": stage_seconds,
         "oracle_check": oracle_check(seed, args, runs, design),
@@ -176,11 +176,12 @@ def seed_record(seed: int, args, runs: Path, design: StudyDesign) -> dict:
     }
 
 
-def system_rows(evaluated: Path, system: str) -> list[dict]:
-    """One system's per-document rows (doc_id, the oracle's labels, ROUGE) from an evaluate run."""
+def system_rows(evaluated: Path, systems: set[str]) -> dict[str, list[dict]]:
+    """Per system, its per-document rows (doc_id, the oracle's labels, ROUGE) from an evaluate run."""
     from consum.io.rundir import open_input
 
-    return open_input(evaluated, expected_stage="evaluate").rows(f"summaries_{system}")
+    run = open_input(evaluated, expected_stage="evaluate")
+    return {name: run.rows(f"summaries_{name}") for name in sorted(systems)}
 
 
 def oracle_check(seed: int, args, runs: Path, design: StudyDesign) -> dict | None:
