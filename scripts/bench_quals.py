@@ -226,7 +226,7 @@ def naive_quals(
     from consum.generation.scoring import teacher_forced_logprobs
     from consum.quals.aggregation import pair_score, summary_quals
     from consum.quals.filtering import filter_qa
-    from consum.quals.scorer import candidates_from_tokens
+    from consum.quals.generated import candidates_from_tokens
 
     gen = config.generation
     beam_cfg = DiverseBeamConfig(
@@ -277,25 +277,14 @@ def naive_quals(
 
 
 def optimized_quals(scorer, documents, summaries, phases: dict | None = None) -> list:
-    """``scorer.score``; with ``phases``, its generate / doc_logprobs calls are timed (instance wrappers)."""
-    if phases is None:
-        return scorer.score(documents, summaries, keep_pairs=True)
-    for method, key in (("generate", "generation_s"), ("doc_logprobs", "scoring_s")):
-        original = getattr(scorer, method)
-
-        def wrapped(*args, _original=original, _key=key, **kwargs):
-            started = time.perf_counter()
-            try:
-                return _original(*args, **kwargs)
-            finally:
-                sync(scorer.device)
-                phases[_key] += time.perf_counter() - started
-
-        setattr(scorer, method, wrapped)
-    try:
-        return scorer.score(documents, summaries, keep_pairs=True)
-    finally:
-        del scorer.generate, scorer.doc_logprobs  # back to the class methods
+    """``scorer.score``; with ``phases``, its generation and document-scoring seconds (``scorer.timings``)."""
+    before = dict(scorer.timings)
+    out = scorer.score(documents, summaries, keep_pairs=True)
+    if phases is not None:
+        spent = {k: v - before.get(k, 0.0) for k, v in scorer.timings.items()}
+        phases["generation_s"] += spent.get("question_generation", 0.0)
+        phases["scoring_s"] += spent.get("document_encoding", 0.0) + spent.get("document_scoring", 0.0)
+    return out
 
 
 def sync(device) -> None:

@@ -37,7 +37,9 @@ from consum.io import open_input
 from consum.metrics.metric_stats import auc_by_error_kind
 from consum.quals.aggregation import summary_score
 from consum.quals.filtering import filter_qa
-from consum.quals.scorer import GeneratedQA, QualsScorer, score_candidate, with_span_pairs
+from consum.quals.generated import GeneratedQA
+from consum.quals.scorer import QualsScorer, score_candidate
+from consum.quals.span_questions import with_span_pairs
 
 SCRIPT_GENERATION = {"num_beams": 20, "num_groups": 20, "min_len": 4, "max_len": 32}  # the demo's
 

@@ -32,6 +32,47 @@ TOY_TEXTS = [
 ] * 10
 
 
+def wordpiece_tokenizer(with_start_token: bool):
+    """An uncased WordPiece tokenizer trained on the toy texts: BERT's layout ([CLS] text [SEP]) or,
+    without a start token, T5's (text [SEP] as text </s>)."""
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    tok.normalizer = normalizers.BertNormalizer(lowercase=True)
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tok.decoder = decoders.WordPiece()
+    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    tok.train_from_iterator(TOY_TEXTS, trainers.WordPieceTrainer(vocab_size=300, special_tokens=specials))
+    template = "[CLS] $A [SEP]" if with_start_token else "$A [SEP]"
+    tok.post_processor = processors.TemplateProcessing(
+        single=template, special_tokens=[(t, tok.token_to_id(t)) for t in ("[CLS]", "[SEP]")]
+    )
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]", sep_token="[SEP]",
+        mask_token="[MASK]", eos_token="[SEP]", **({"bos_token": "[CLS]"} if with_start_token else {}),
+    )
+
+
+@pytest.fixture(scope="session")
+def tiny_bert_dir(tmp_path_factory):
+    """A tiny random BERT checkpoint with a WordPiece tokenizer, saved as a BERT comes from a hub (no
+    start or end token named): what the English QAGen warm-starts from, in miniature."""
+    import torch
+    from transformers import BertConfig, BertModel
+
+    tokenizer = wordpiece_tokenizer(with_start_token=True)
+    tokenizer.bos_token = tokenizer.eos_token = None
+    path = tmp_path_factory.mktemp("tiny_bert")
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=3, num_attention_heads=2,
+                        intermediate_size=64, max_position_embeddings=64, hidden_dropout_prob=0.0,
+                        attention_probs_dropout_prob=0.0)
+    BertModel(config).save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return path
+
+
 @pytest.fixture(scope="session")
 def tiny_tokenizer_dir(tmp_path_factory):
     from consum.models import train_bpe_tokenizer

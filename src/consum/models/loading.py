@@ -9,6 +9,7 @@ from transformers import AutoModelForSeq2SeqLM, AutoTokenizer, PreTrainedModel, 
 
 from consum.models.tiny import build_tiny_bart
 from consum.models.tokenizer import add_separator_token, train_bpe_tokenizer
+from consum.models.warm_start import resize_embeddings, warm_started_seq2seq
 
 
 def load_tokenizer(name_or_path: str | Path) -> PreTrainedTokenizerBase:
@@ -33,8 +34,9 @@ def model_for_training(
     """The starting model of a training stage.
 
     ``model_cfg['name_or_path']`` set: load it (hub name or local path, e.g. an upstream run's
-    ``model/``, such as a ``pretrain`` run's for ``model=pretrained``). Otherwise build the tiny
-    model: train a BPE tokenizer on ``training_texts()`` and a random BART from
+    ``model/``, such as a ``pretrain`` run's for ``model=pretrained``). ``model_cfg['warm_start']`` set:
+    an encoder-decoder built from encoder checkpoints (:mod:`consum.models.warm_start`). Otherwise build
+    the tiny model: train a BPE tokenizer on ``training_texts()`` and a random BART from
     ``model_cfg['tiny']``. ``separator`` (QAGen) is added as a special token and the embeddings are
     resized.
     """
@@ -46,6 +48,8 @@ def model_for_training(
     if model_cfg.get("name_or_path"):
         tokenizer = load_tokenizer(model_cfg["name_or_path"])
         model = load_model(model_cfg["name_or_path"])
+    elif model_cfg.get("warm_start"):
+        model, tokenizer = warm_started_seq2seq(model_cfg["warm_start"])
     else:
         tiny = dict(model_cfg["tiny"])
         tokenizer = train_bpe_tokenizer(
@@ -56,8 +60,7 @@ def model_for_training(
         model = build_tiny_bart(tokenizer, seed=seed, **tiny)
     if separator:
         add_separator_token(tokenizer, separator)
-        if model.get_input_embeddings().num_embeddings < len(tokenizer):
-            model.resize_token_embeddings(len(tokenizer))
+        resize_embeddings(model, len(tokenizer))
     return model, tokenizer
 
 

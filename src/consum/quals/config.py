@@ -5,6 +5,14 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 
+# The values a QualsConfig setting may take, where they are a closed set (the CLIs offer them as choices).
+CHOICES = {
+    "filter": ("original", "strict"), "summary_side": ("penalised", "clean"),
+    "precision": ("no", "bf16", "fp16"), "answers": ("generated", "spans", "both"),
+    "aggregation": ("mean", "min"), "pair_tokens": ("all", "answer"),
+    "question_choice": ("first", "grounded", "answerable"), "long_documents": ("truncate", "windows"),
+}
+
 
 @dataclass(frozen=True)
 class QAGenerationConfig:
@@ -33,27 +41,33 @@ class QualsConfig:
     precision: str = "no"            # no | bf16 | fp16 autocast on CUDA (log-softmax stays fp32)
     # Beyond the original (docs/quals.md "Levers"); the defaults are the original's.
     answers: str = "generated"       # generated (parity) | spans (a question per answer span) | both
-    answer_extractor: str = "auto"   # spans: regex | factworld | spacy[:model] | auto (spaCy, else regex)
+    answer_extractor: str = "auto"   # spans: regex | chunks | factworld | spacy[:model] | auto (spaCy|regex)
     question_beams: int = 4          # spans: beam size of the answer-conditioned question
     question_choice: str = "first"   # spans: first (top beam) | grounded | answerable (docs/quals.md)
     max_question_len: int = 32       # spans: question tokens
     aggregation: str = "mean"        # mean (parity) | min: a summary is as good as its worst pair
     pair_tokens: str = "all"         # all (parity: question, SEP, answer, EOS) | answer (answer tokens only)
+    # Documents longer than the QAGen reads: truncate (parity: the first max_document_len tokens) | windows
+    # (every pair scored against overlapping windows of the document, keeping its best-supported window)
+    long_documents: str = "truncate"
+    window_tokens: int = 0           # windows: tokens per window; 0 = max_document_len (capped by the model)
+    window_stride: int = 0           # windows: tokens from one window's start to the next; 0 = half a window
 
     def __post_init__(self):
-        choices = {
-            "filter": ("original", "strict"), "summary_side": ("penalised", "clean"),
-            "precision": ("no", "bf16", "fp16"), "answers": ("generated", "spans", "both"),
-            "aggregation": ("mean", "min"), "pair_tokens": ("all", "answer"),
-            "question_choice": ("first", "grounded", "answerable"),
-        }
-        for name, allowed in choices.items():
+        for name, allowed in CHOICES.items():
             if getattr(self, name) not in allowed:
                 raise ValueError(
                     f"quals.{name} must be one of {', '.join(allowed)}; got {getattr(self, name)!r}"
                 )
         if self.question_beams < 1 or self.max_question_len < 1:
             raise ValueError("quals.question_beams and quals.max_question_len must be >= 1")
+        if self.window_tokens < 0 or self.window_stride < 0:
+            raise ValueError("quals.window_tokens and quals.window_stride must be >= 0 (0: the default)")
+        if self.window_tokens and self.window_stride > self.window_tokens:
+            raise ValueError(
+                f"quals.window_stride ({self.window_stride}) > window_tokens ({self.window_tokens}) "
+                "would skip document text"
+            )
 
     def spans_key(self) -> str:
         """Stable text of the settings that change the answer-span QA pairs (their cache key part)."""

@@ -1,7 +1,8 @@
 """The ``score_quals`` stage: QUALS of references and/or candidates of a split, sharded, resumable,
 multi-process (one process per GPU, or 2 on CPU), key-checked.
 
-Output ``scores``: keyed rows (doc_id, cand_id, quals, n_qa, n_generated, document_truncated);
+Output ``scores``: keyed rows (doc_id, cand_id, quals, n_qa, n_generated, document_truncated,
+document_windows);
 references have cand_id "ref". With ``detail=true`` also ``details``: one row per kept QA pair
 (question, answer, tokens, per-token doc and summary log-probs, pair score) for explanations.
 """
@@ -69,7 +70,8 @@ def score_shard(scorer: QualsScorer, items: list[dict], detail: bool) -> tuple[l
     for it, per_summary in zip(items, results):
         for (cand_id, _), res in zip(it["summaries"], per_summary):
             rows.append({"doc_id": it["doc_id"], "cand_id": cand_id, "quals": res.quals, "n_qa": res.n_qa,
-                         "n_generated": res.n_generated, "document_truncated": res.document_truncated})
+                         "n_generated": res.n_generated, "document_truncated": res.document_truncated,
+                         "document_windows": res.document_windows})
             for k, pair in enumerate(res.pairs):
                 details.append({
                     "doc_id": it["doc_id"], "cand_id": cand_id, "qa_index": k, "question": pair.question,
@@ -158,6 +160,7 @@ def score_stats(rows: list[dict]) -> dict:
         "mean_quals_references": mean([r["quals"] for r in refs]),
         "mean_quals_candidates": mean([r["quals"] for r in cands]),
         "documents_truncated": len({r["doc_id"] for r in rows if r["document_truncated"]}),
+        "documents_windowed": len({r["doc_id"] for r in rows if r.get("document_windows", 1) > 1}),
     }
 
 

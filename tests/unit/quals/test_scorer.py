@@ -4,10 +4,12 @@ import pytest
 import torch
 
 from consum.generation.scoring import teacher_forced_logprobs
+from consum.quals.batching import plan_score_batches, with_oom_backoff
 from consum.quals.cache import QACache
 from consum.quals.config import QAGenerationConfig, QualsConfig
 from consum.quals.filtering import QACandidate
-from consum.quals.scorer import GeneratedQA, QualsScorer, plan_score_batches, with_oom_backoff
+from consum.quals.generated import GeneratedQA
+from consum.quals.scorer import QualsScorer
 from tests.conftest import TOY_TEXTS
 
 SMALL_GEN = QAGenerationConfig(num_beams=6, num_groups=6, min_len=2, max_len=8)
@@ -75,14 +77,14 @@ def test_oom_backoff_halves_the_batch_and_runs_every_item_once(caplog):
 def test_doc_logprobs_under_oom_halve_the_token_budget_and_give_the_same_logprobs(
     qagen, monkeypatch, caplog
 ):
-    import consum.quals.scorer as scorer_module
+    import consum.quals.document as document_module
 
     _, _, sep = qagen
     scorer = make_scorer(qagen, score_batch_tokens=16384)
     docs = [TOY_TEXTS[0], TOY_TEXTS[1], TOY_TEXTS[2]]
     pairs = [(0, [5, 6, sep, 7, 2]), (1, [8, sep, 9, 10, 11, 2]), (0, [12, sep, 2]), (2, [5, sep, 6, 2])]
     expected, _ = scorer.doc_logprobs(docs, pairs)
-    forced, rows = scorer_module.teacher_forced_logprobs, []
+    forced, rows = document_module.teacher_forced_logprobs, []
 
     def forced_short_of_memory(model, input_ids, attention_mask, target_ids, *args, **kwargs):
         if len(target_ids) > 2:
@@ -90,7 +92,7 @@ def test_doc_logprobs_under_oom_halve_the_token_budget_and_give_the_same_logprob
         rows.append(len(target_ids))
         return forced(model, input_ids, attention_mask, target_ids, *args, **kwargs)
 
-    monkeypatch.setattr(scorer_module, "teacher_forced_logprobs", forced_short_of_memory)
+    monkeypatch.setattr(document_module, "teacher_forced_logprobs", forced_short_of_memory)
     got, _ = scorer.doc_logprobs(docs, pairs)
     assert "retrying with a token budget of" in caplog.text
     assert sum(rows) == len(pairs)  # every pair scored once, in batches of at most 2
@@ -153,12 +155,12 @@ def test_cache_hit_gives_identical_results_without_generation(qagen, tmp_path, m
     docs, sums = TOY_TEXTS[:3], ["Alpha beat Beta 3-1 in Paris.", "Gamma beat Delta in Lyon.", "Omega lost."]
     first = scorer.score(docs, sums)
     assert cache.misses == 3 and cache.hits == 0
-    import consum.quals.scorer as scorer_module
+    import consum.quals.generated as generated_module
 
     def fail(*args, **kwargs):
         raise AssertionError("generation ran despite a cache hit")
 
-    monkeypatch.setattr(scorer_module, "diverse_beam_search", fail)
+    monkeypatch.setattr(generated_module, "diverse_beam_search", fail)
     second = QualsScorer(
         model, tokenizer, QualsConfig(generation=SMALL_GEN), cache=QACache(tmp_path / "qa.sqlite")
     ).score(docs, sums)
