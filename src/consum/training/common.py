@@ -35,16 +35,9 @@ def make_accelerator(train_cfg) -> Accelerator:  # noqa: F821
 def make_optimizer(model, optim_cfg) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LRScheduler]:
     from transformers import get_scheduler
 
-    decay, no_decay = [], []
-    for name, param in model.named_parameters():
-        if not param.requires_grad:
-            continue
-        (no_decay if param.ndim < 2 or "norm" in name.lower() else decay).append(param)
+    groups = parameter_groups(model, optim_cfg)
     optimizer = torch.optim.AdamW(
-        [
-            {"params": decay, "weight_decay": optim_cfg["weight_decay"]},
-            {"params": no_decay, "weight_decay": 0.0},
-        ],
+        groups,
         lr=optim_cfg["lr"],
         betas=tuple(optim_cfg["betas"]),
         eps=optim_cfg["eps"],
@@ -59,6 +52,25 @@ def make_optimizer(model, optim_cfg) -> tuple[torch.optim.Optimizer, torch.optim
         scheduler_specific_kwargs=kwargs,
     )
     return optimizer, scheduler
+
+
+def parameter_groups(model, optim_cfg) -> list[dict]:
+    """AdamW groups: weight decay but for biases and norms; ``optim.lr_multipliers`` (optional,
+    ``{name pattern: factor}``) scales the learning rate of the parameters whose name contains the
+    pattern (the first that matches), e.g. the cross-attention a warm start creates from nothing."""
+    multipliers = dict(optim_cfg.get("lr_multipliers") or {})
+    grouped: dict[tuple[bool, float], list] = {}
+    for name, param in model.named_parameters():
+        if not param.requires_grad:
+            continue
+        decays = not (param.ndim < 2 or "norm" in name.lower())
+        factor = next((float(f) for pattern, f in multipliers.items() if pattern in name), 1.0)
+        grouped.setdefault((decays, factor), []).append(param)
+    return [
+        {"params": params, "weight_decay": optim_cfg["weight_decay"] if decays else 0.0,
+         "lr": optim_cfg["lr"] * factor}
+        for (decays, factor), params in sorted(grouped.items(), key=lambda item: (not item[0][0], item[0][1]))
+    ]
 
 
 @dataclass
@@ -223,13 +235,18 @@ def open_training_run(cfg: dict, *, echo: Callable[[str], object] = print):
 
 
 def record_model_input(run, model_cfg: dict) -> None:
-    """A starting model that is a run's ``model/`` (e.g. ``pretrain``'s) is an input of the manifest."""
+    """A starting model that is a run's ``model/`` (e.g. ``pretrain``'s) is an input of the manifest; a
+    warm start's checkpoints are named in its stats (name, path, package version, weights hash)."""
     from consum.io.rundir import open_input
     from consum.models.loading import model_run_dir
 
     source = model_run_dir(model_cfg.get("name_or_path"))
     if source is not None:
         run.add_input("model", open_input(source))
+    if model_cfg.get("warm_start") and not model_cfg.get("name_or_path"):
+        from consum.models.warm_start import warm_start_record
+
+        run.stats["warm_start"] = warm_start_record(model_cfg["warm_start"])
 
 
 def close_training_run(accelerator, run, model, tokenizer, logger, summary: Callable[[object], str]) -> None:
