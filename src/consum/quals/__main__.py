@@ -1,22 +1,51 @@
 """``consum-quals`` / ``python -m consum.quals``: QUALS as a metric on a jsonl/csv/parquet file.
 
     consum-quals --qagen runs/train_qagen/<id> --input pairs.jsonl --output scored.jsonl \
-        [--doc-field doc --summary-field summary --filter original|strict --summary-side penalised|clean]
+        [--doc-field doc --summary-field summary --preset strict --filter original|strict ...] \
+        [--threshold VALUE|calibrated]
 
-Writes the input rows with ``quals``, ``n_qa``, ``n_generated``, ``document_truncated`` added (and
-``qa_pairs`` with --details). The output appears only when every row is scored (written to a temporary
-name, renamed at the end): a run stopped by a bad row leaves no partial file. An input without rows,
-or a bad row, stops with a message and exit status 2.
+Writes the input rows with ``quals``, ``n_qa``, ``n_generated``, ``document_truncated``,
+``document_windows`` added (and ``qa_pairs`` with --details). With ``--threshold``,
+also ``consistent`` (QUALS >= threshold; a summary without a QA pair scores ``NO_PAIRS_QUALS``, so it has
+a verdict too) and ``quals_threshold``; ``--threshold calibrated`` takes the threshold ``bench-metric
+--calibrate`` stored beside the QAGen and refuses QUALS settings other than the ones it was chosen with.
+The QUALS options are :mod:`consum.quals.cli_options`'s, shared with bench-metric. The output appears
+only when every row is scored (written to a temporary name, renamed at the end): a run stopped by a bad
+row leaves no partial file. An input without rows, a bad row, bad options or an unusable calibration
+stop with one line and exit status 2.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 
 from tqdm.auto import tqdm
+
+from consum.quals.cli_options import OptionError, add_quals_options, quals_settings, scorer_kwargs
+from consum.quals.verdict import (
+    CalibrationError,
+    calibrated_threshold,
+    check_calibrated_weights,
+    is_consistent,
+)
+
+CALIBRATED = "calibrated"
+
+
+def threshold_option(value: str) -> float | str:
+    if value == CALIBRATED:
+        return value
+    try:
+        threshold = float(value)
+    except ValueError:
+        threshold = math.nan
+    if not math.isfinite(threshold):
+        raise argparse.ArgumentTypeError(f"expected a number or {CALIBRATED!r}, got {value!r}")
+    return threshold
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -32,18 +61,16 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--output", required=True, help="jsonl to write")
     p.add_argument("--doc-field", default="doc")
     p.add_argument("--summary-field", default="summary")
-    p.add_argument("--filter", default="original", choices=["original", "strict"])
-    p.add_argument("--summary-side", default="penalised", choices=["penalised", "clean"])
-    p.add_argument(
-        "--num-beams", type=int, default=60, help="QA pairs generated per summary (diverse beam groups too)"
-    )
     p.add_argument("--chunk-size", type=int, default=64, help="rows scored per call (progress granularity)")
-    p.add_argument("--precision", default="no", choices=["no", "bf16", "fp16"])
-    p.add_argument("--device", default=None)
-    p.add_argument("--cache", default=None, help="sqlite file caching QA generation")
     p.add_argument(
         "--details", action="store_true", help="also write the kept QA pairs with per-token log-probs"
     )
+    p.add_argument(
+        "--threshold", type=threshold_option, default=None, metavar="VALUE|calibrated",
+        help="also write consistent (quals >= VALUE) and quals_threshold; 'calibrated': the threshold "
+             "bench-metric --calibrate wrote beside the QAGen, for the same QUALS settings",
+    )
+    add_quals_options(p)
     return p.parse_args(argv)
 
 
@@ -54,15 +81,29 @@ class InputError(Exception):
 def main(argv=None) -> int:
     args = parse_args(argv)
     try:
+        threshold = chosen_threshold(args)
         documents, summaries, records = read_rows(args)
-        n_truncated = score_to_file(args, documents, summaries, records)
-    except InputError as e:
+        scorer = load_scorer(args)
+        if args.threshold == CALIBRATED:
+            check_calibrated_weights(args.qagen, scorer.model_hash)
+        n_consistent = score_to_file(args, scorer, threshold, documents, summaries, records)
+    except (InputError, OptionError, CalibrationError) as e:
         print(f"consum-quals: {e}", file=sys.stderr)
         return 2
+    n_truncated, n_windowed = scorer.n_documents_truncated, scorer.n_documents_windowed
     print(f"consum-quals: scored {len(records)} rows -> {args.output}"
-          + (f" ({n_truncated} documents cut at the QAGen's max length)" if n_truncated else ""),
+          + (f" ({n_truncated} documents cut at the QAGen's max length)" if n_truncated else "")
+          + (f" ({n_windowed} documents scored in windows)" if n_windowed else "")
+          + (f"; {n_consistent} consistent at QUALS >= {threshold:g}" if threshold is not None else ""),
           file=sys.stderr)
     return 0
+
+
+def chosen_threshold(args) -> float | None:
+    """The verdict threshold: the one given, the calibrated one (checked against the settings), or None."""
+    if args.threshold == CALIBRATED:
+        return calibrated_threshold(args.qagen, quals_settings(args))
+    return args.threshold
 
 
 def read_rows(args) -> tuple[list[str], list[str], list]:
@@ -80,21 +121,24 @@ def read_rows(args) -> tuple[list[str], list[str], list]:
     return documents, summaries, records
 
 
-def score_to_file(args, documents: list[str], summaries: list[str], records: list) -> int:
-    """Score every row into ``args.output`` (atomically); return how many documents were cut."""
-    from consum.io.atomic import atomic_write
+def load_scorer(args):
     from consum.quals.scorer import QualsScorer
 
-    generation = {"num_beams": args.num_beams, "num_groups": args.num_beams}
     try:
-        scorer = QualsScorer.from_pretrained(
-            args.qagen, device=args.device, cache_path=args.cache, generation=generation,
-            filter=args.filter, summary_side=args.summary_side, precision=args.precision,
-        )
-    except OSError as e:
+        return QualsScorer.from_pretrained(args.qagen, **scorer_kwargs(args))
+    except (OSError, ValueError) as e:  # ValueError: a QAGen that cannot serve these settings
         raise InputError(f"cannot load the QAGen model {args.qagen!r}: {e}") from e
 
+
+def score_to_file(args, scorer, threshold: float | None, documents: list[str], summaries: list[str],
+                  records: list) -> int:
+    """Score every row into ``args.output`` (atomically); return how many were found consistent."""
+    from consum.io.atomic import atomic_write
+
+    n_consistent = 0
+
     def write(tmp_path: Path) -> None:
+        nonlocal n_consistent
         with open(tmp_path, "w", encoding="utf-8") as out, \
                 tqdm(total=len(records), desc="QUALS", unit="summary") as bar:
             for start in range(0, len(records), args.chunk_size):
@@ -106,16 +150,21 @@ def score_to_file(args, documents: list[str], summaries: list[str], records: lis
                 except (TypeError, ValueError) as e:
                     raise InputError(f"{args.input}: {e} (rows counted from {start}); nothing written") from e
                 for record, res in zip(records[start:end], results):
-                    out.write(json.dumps(output_row(record.fields, res, args.details)) + "\n")
+                    row = output_row(record.fields, res, args.details, threshold)
+                    n_consistent += bool(row.get("consistent"))
+                    out.write(json.dumps(row) + "\n")
                 bar.update(len(results))
 
     atomic_write(args.output, write)
-    return scorer.n_documents_truncated
+    return n_consistent
 
 
-def output_row(fields: dict, result, details: bool) -> dict:
-    row = {**fields, "quals": result.quals, "n_qa": result.n_qa, "n_generated": result.n_generated,
-           "document_truncated": result.document_truncated}
+def output_row(fields: dict, result, details: bool, threshold: float | None = None) -> dict:
+    row = {**fields, "quals": result.quals}
+    if threshold is not None:
+        row.update(consistent=is_consistent(result.quals, threshold), quals_threshold=threshold)
+    row.update(n_qa=result.n_qa, n_generated=result.n_generated, document_truncated=result.document_truncated,
+               document_windows=result.document_windows)
     if details:
         row["qa_pairs"] = [pair.__dict__ for pair in result.pairs]
     return row
