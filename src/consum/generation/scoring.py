@@ -3,12 +3,14 @@ our tests."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 from transformers.modeling_outputs import BaseModelOutput
 
 from consum.generation._decoding import IncrementalDecoder, encode, eval_mode, special_tokens
 
-__all__ = ["teacher_forced_logprobs"]
+__all__ = ["right_padded", "teacher_forced_logprobs"]
 
 
 def teacher_forced_logprobs(
@@ -69,3 +71,14 @@ def _from_shared_sources(model, encoder_outputs, attention_mask, target_ids, sou
     logits = decoder.extend(target_ids[:, :-1])
     rest = torch.log_softmax(logits.float(), dim=-1).gather(2, target_ids[:, 1:, None]).squeeze(2)
     return torch.cat([first, rest], dim=1)
+
+
+def right_padded(sequences: Sequence[list[int]], pad: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(rows, longest) token ids padded on the right with ``pad``, and the mask of real tokens."""
+    width = max(map(len, sequences))
+    ids = torch.full((len(sequences), width), pad, dtype=torch.long)
+    mask = torch.zeros((len(sequences), width), dtype=torch.long)
+    for row, tokens in enumerate(sequences):
+        ids[row, : len(tokens)] = torch.tensor(tokens)
+        mask[row, : len(tokens)] = 1
+    return ids, mask

@@ -46,7 +46,8 @@ def resolve_checkpoint(name: str) -> str:
 def warm_started_seq2seq(warm_cfg: dict):
     """(model, tokenizer): an ``EncoderDecoderModel`` from ``warm_cfg['encoder']`` (and
     ``warm_cfg['decoder']``, default the same checkpoint), the decoder cut to its first
-    ``decoder_layers`` layers (null: all), and the encoder's tokenizer.
+    ``decoder_layers`` layers (null: all), the encoder frozen unless ``train_encoder`` (default true),
+    and the encoder's tokenizer.
 
     BERT tokenizers have [CLS]/[SEP] but no bos/eos; they become bos/eos (the decoder starts with
     [CLS] and ends with [SEP]), so that the code written for BART's ``<s> ... </s>`` reads them too.
@@ -66,6 +67,11 @@ def warm_started_seq2seq(warm_cfg: dict):
     if warm_cfg.get("decoder_layers"):
         decoder_kwargs["decoder_num_hidden_layers"] = int(warm_cfg["decoder_layers"])
     model = EncoderDecoderModel.from_encoder_decoder_pretrained(encoder, decoder, **decoder_kwargs)
+    if not warm_cfg.get("train_encoder", True):
+        # A pretrained encoder trained at the new cross-attention's pace collapses: its outputs become one
+        # constant vector, the cheapest way to silence a random cross-attention, and the decoder never
+        # reads its input (measured: docs/training.md#an-english-qagen-on-a-cpu). Frozen, it cannot.
+        model.encoder.requires_grad_(False)
     for config in (model.config, model.generation_config):
         config.decoder_start_token_id = tokenizer.bos_token_id
         config.bos_token_id = tokenizer.bos_token_id

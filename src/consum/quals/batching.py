@@ -1,5 +1,5 @@
-"""How QUALS cuts its work into batches: fixed-size runs, token-budget plans for document scoring,
-right padding, and the CUDA out-of-memory back-off that every QUALS phase shares."""
+"""How QUALS cuts its work into batches: fixed-size runs, token-budget plans for document scoring, and
+the CUDA out-of-memory back-off that every QUALS phase shares."""
 
 from __future__ import annotations
 
@@ -87,14 +87,3 @@ def with_oom_backoff(
                 break
         else:
             remaining = []
-
-
-def right_padded(sequences: Sequence[list[int]], pad: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """(rows, longest) token ids padded on the right with ``pad``, and the mask of real tokens."""
-    width = max(map(len, sequences))
-    ids = torch.full((len(sequences), width), pad, dtype=torch.long)
-    mask = torch.zeros((len(sequences), width), dtype=torch.long)
-    for row, tokens in enumerate(sequences):
-        ids[row, : len(tokens)] = torch.tensor(tokens)
-        mask[row, : len(tokens)] = 1
-    return ids, mask

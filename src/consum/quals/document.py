@@ -21,9 +21,9 @@ import torch
 from transformers.modeling_outputs import BaseModelOutput
 
 from consum.generation import encode
-from consum.generation.scoring import teacher_forced_logprobs
+from consum.generation.scoring import right_padded, teacher_forced_logprobs
 from consum.quals.aggregation import answer_mean
-from consum.quals.batching import pair_batches, right_padded, with_oom_backoff
+from consum.quals.batching import pair_batches, with_oom_backoff
 
 
 @dataclass

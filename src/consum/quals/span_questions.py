@@ -14,9 +14,9 @@ import torch
 
 from consum.data.qa import encode_answer_conditioned_source
 from consum.generation.diverse_beam import DiverseBeamConfig, diverse_beam_search
-from consum.generation.scoring import teacher_forced_logprobs
+from consum.generation.scoring import right_padded, teacher_forced_logprobs
 from consum.quals.aggregation import answer_mean
-from consum.quals.batching import right_padded, with_oom_backoff
+from consum.quals.batching import with_oom_backoff
 from consum.quals.filtering import QACandidate
 from consum.quals.generated import GeneratedQA, cached
 

@@ -128,8 +128,10 @@ def _hash_share(seed: int, key: str) -> float:
 
 
 def parse_rate_validator(examples: Sequence[dict], separator: str, train_cfg: dict, max_len: int):
-    """Share of greedy outputs that parse as question ⊕ SEP ⊕ answer (non-empty both sides),
-    and share whose answer occurs in the context."""
+    """Share of greedy outputs that parse as question ⊕ SEP ⊕ answer (non-empty both sides), share whose
+    answer occurs in the context, and the reading gap: the mean token NLL of each example's QA target
+    given another example's context minus given its own (0 = the QAGen ignores its input, and QUALS,
+    which compares a pair's likelihood given the document and given the summary, measures nothing)."""
     def validate(model, tokenizer) -> dict:
         contexts = [e["context"] for e in examples]
         outputs = greedy_raw(model, tokenizer, contexts, train_cfg["max_source_len"], max_len)
@@ -137,9 +139,36 @@ def parse_rate_validator(examples: Sequence[dict], separator: str, train_cfg: di
         ok = [len(p) == 2 and bool(p[0].strip()) and bool(p[1].strip()) for p in parsed]
         # compared without case, spaces and punctuation: a WordPiece QAGen decodes "21:45" as "21 : 45"
         in_context = [k and _letters(p[1]) in _letters(c) for k, p, c in zip(ok, parsed, contexts)]
-        return {"val/parse_rate": sum(ok) / len(ok), "val/answer_in_context": sum(in_context) / len(ok)}
+        own, other = context_nll(model, tokenizer, examples, separator, train_cfg["max_source_len"])
+        return {"val/parse_rate": sum(ok) / len(ok), "val/answer_in_context": sum(in_context) / len(ok),
+                "val/nll_own_context": own, "val/nll_other_context": other, "val/reading_gap": other - own}
 
     return validate
+
+
+def context_nll(model, tokenizer, examples: Sequence[dict], separator: str, max_source_len: int,
+                batch_size: int = 16) -> tuple[float, float]:
+    """Mean token NLL of the examples' QA targets given their own contexts, and given the next example's
+    context (rotated by one: the same targets, the same contexts, mismatched)."""
+    from consum.generation.scoring import right_padded, teacher_forced_logprobs
+
+    sep_id = tokenizer.convert_tokens_to_ids(separator)
+    targets = [qa_data.encode_qa_target(tokenizer, e["question"], e["answer"], sep_id) for e in examples]
+    contexts = [e["context"] for e in examples]
+    sources = tokenizer(contexts, truncation=True, max_length=max_source_len)["input_ids"]
+    totals = []
+    for shift in (0, 1):
+        nll, n_tokens = 0.0, 0
+        for start in range(0, len(examples), batch_size):
+            rows = range(start, min(start + batch_size, len(examples)))
+            src_ids, src_mask = right_padded([sources[(r + shift) % len(sources)] for r in rows],
+                                             tokenizer.pad_token_id)
+            tgt_ids, tgt_mask = right_padded([targets[r] for r in rows], tokenizer.pad_token_id)
+            logprobs = teacher_forced_logprobs(model, src_ids, src_mask, tgt_ids, tgt_mask)
+            nll -= logprobs.sum().item()
+            n_tokens += int(tgt_mask.sum())
+        totals.append(nll / n_tokens)
+    return totals[0], totals[1]
 
 
 def _letters(text: str) -> str:

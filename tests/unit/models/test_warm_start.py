@@ -34,6 +34,10 @@ def test_a_warm_start_ends_with_sep_starts_with_cls_and_keeps_the_first_decoder_
     encoder_weights = model.encoder.encoder.layer[0].attention.self.query.weight
     decoder_weights = model.decoder.bert.encoder.layer[0].attention.self.query.weight
     assert torch.equal(encoder_weights, decoder_weights)  # the decoder's layer is the checkpoint's first
+    assert all(p.requires_grad for p in model.parameters())  # trained whole by default
+    frozen, _ = warm_started_seq2seq({"encoder": str(tiny_bert_dir), "train_encoder": False})
+    assert not any(p.requires_grad for p in frozen.encoder.parameters())
+    assert all(p.requires_grad for p in frozen.decoder.parameters())
 
 
 def test_lr_multipliers_scale_the_step_of_the_parameters_they_name():
