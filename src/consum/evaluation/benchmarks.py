@@ -151,13 +151,18 @@ def phase_seconds(metric) -> dict[str, float]:
 def score_file(metric, judgments: Judgments) -> tuple[list[float | None], dict]:
     """The metric's score of every row, and what it cost: wall seconds, summaries/s, seconds per phase."""
     rows = judgments.rows
+    # the rows of one document side by side: a document judged with several summaries is encoded once
+    first_row = {}
+    order = sorted(range(len(rows)), key=lambda i: first_row.setdefault(rows[i]["doc"], i))
     before = phase_seconds(metric)
     start = time.perf_counter()
-    scores: list[float | None] = []
+    scores: list[float | None] = [None] * len(rows)
     with tqdm(total=len(rows), desc=Path(judgments.path).name, unit="summary", leave=False) as bar:
-        for first in range(0, len(rows), SCORING_CHUNK):
-            chunk = rows[first:first + SCORING_CHUNK]
-            scores += metric([r["doc"] for r in chunk], [r["summary"] for r in chunk])
+        for first in range(0, len(order), SCORING_CHUNK):
+            chunk = order[first:first + SCORING_CHUNK]
+            values = metric([rows[i]["doc"] for i in chunk], [rows[i]["summary"] for i in chunk])
+            for i, value in zip(chunk, values):
+                scores[i] = value
             bar.update(len(chunk))
     seconds = time.perf_counter() - start
     after = phase_seconds(metric)
@@ -273,6 +278,12 @@ def qagen_info(qagen: str, metric) -> dict:
             "run_id": manifest.get("run_id")}
 
 
+def torch_threads() -> int:
+    import torch
+
+    return torch.get_num_threads()
+
+
 def environment() -> dict:
     from consum.io.rundir import environment_line, git_state, machine_info, package_versions
 
@@ -320,6 +331,8 @@ def parse_args(argv=None) -> tuple[argparse.ArgumentParser, argparse.Namespace]:
     p.add_argument("--seed", type=int, default=0,
                    help="seed of the hash that splits each file in halves (default: 0)")
     p.add_argument("--output", help="json of every statistic, written once every file is scored")
+    p.add_argument("--threads", type=int, default=None,
+                   help="CPU threads of torch (default: torch's, the machine's cores or OMP_NUM_THREADS)")
     p.add_argument("--calibrate", action="store_true",
                    help="write the threshold chosen on the pooled selection halves to "
                         f"<qagen>/{CALIBRATION_FILE} (metric quals, a local QAGen directory), "
@@ -345,6 +358,10 @@ def main(argv=None) -> int:
     from consum.io.atomic import atomic_write_json
 
     _, args = parse_args(argv)
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
     fields = {"doc": args.doc_field, "summary": args.summary_field,
               "label": args.label_field, "score": args.score_field}
     try:
@@ -368,7 +385,8 @@ def main(argv=None) -> int:
     report = {
         "metric": args.metric, "quals_settings": dataclasses.asdict(settings) if settings else None,
         "preset": args.preset if settings else None, "qagen": qagen, "seed": args.seed,
-        "no_pairs_quals": NO_PAIRS_QUALS, "environment": made_with, "files": files,
+        "no_pairs_quals": NO_PAIRS_QUALS, "threads": torch_threads(), "environment": made_with,
+        "files": files,
     }
     if args.calibrate:
         halves = [Halves(s, [r["label"] for r in j.rows], validation_mask(j.rows, args.seed))

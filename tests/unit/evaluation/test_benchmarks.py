@@ -134,3 +134,18 @@ def test_quals_scores_every_summary_and_reports_settings_and_cost(tmp_path, monk
     assert stats["selection"]["n"] + stats["report"]["n"] == 12
     assert stats["cost"]["seconds"] > 0
     assert "calibration" not in report and not (qagen / "quals_threshold.json").exists()
+
+
+def test_the_summaries_of_one_document_are_scored_in_one_call_and_in_row_order(monkeypatch):
+    calls = []
+
+    def recording(documents, summaries):
+        calls.append(list(documents))
+        return [float(s[1:]) for s in summaries]  # summary "s<i>" scores i
+
+    monkeypatch.setattr(benchmarks, "SCORING_CHUNK", 2)
+    judgments = benchmarks.Judgments("x", "sha", [{"doc": d, "summary": f"s{i}", "label": 1, "score": None}
+                                                  for i, d in enumerate(["d1", "d2", "d1", "d2", "d3"])])
+    scores, _ = benchmarks.score_file(recording, judgments)
+    assert calls == [["d1", "d1"], ["d2", "d2"], ["d3"]]  # a document's rows together, encoded once
+    assert scores == [0.0, 1.0, 2.0, 3.0, 4.0]  # back in the file's row order
