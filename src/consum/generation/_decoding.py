@@ -8,6 +8,8 @@ device the model sits on.
 from __future__ import annotations
 
 import contextlib
+import functools
+import inspect
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -54,6 +56,25 @@ def special_tokens(model) -> SpecialTokens:
         eos=first_set("eos_token_id"),
         pad=first_set("pad_token_id"),
     )
+
+
+@functools.cache
+def _forward_parameters(forward) -> frozenset[str]:
+    return frozenset(inspect.signature(forward).parameters)
+
+
+def logits_to_keep_argument(model) -> str | None:
+    """How to ask ``model`` for the logits of some positions only (transformers' ``logits_to_keep``, a
+    (rows, length) bool mask, the LM head then run on those positions alone): ``logits_to_keep`` (BART),
+    ``decoder_logits_to_keep`` (an ``EncoderDecoderModel`` whose decoder takes it: BERT), or None (T5:
+    every position's logits are computed, and the caller keeps the ones it needs)."""
+    if "logits_to_keep" in _forward_parameters(type(model).forward):
+        return "logits_to_keep"
+    decoder = getattr(model, "decoder", None)
+    if decoder is not None and "logits_to_keep" in _forward_parameters(type(decoder).forward) \
+            and "kwargs" in _forward_parameters(type(model).forward):
+        return "decoder_logits_to_keep"
+    return None
 
 
 @contextlib.contextmanager
@@ -129,10 +150,16 @@ class IncrementalDecoder:
         """fp32 log-probs of the next token of every current row given its last token: (num_rows, vocab)."""
         return self._log_softmax_last(self._logits(last_tokens.view(-1, 1)))
 
-    def extend(self, tokens: torch.Tensor) -> torch.Tensor:
-        """Logits (model dtype) after each of several tokens per row, fed at once:
-        (num_rows, length, vocab)."""
-        return self._logits(tokens)
+    def extend(self, tokens: torch.Tensor, keep: torch.Tensor | None = None) -> torch.Tensor:
+        """Logits (model dtype) after each of several tokens per row, fed at once: (num_rows, length,
+        vocab); with ``keep`` (num_rows, length) bool, only the kept positions' logits, flattened
+        (num_kept, vocab), where the model can skip the others (:func:`logits_to_keep_argument`)."""
+        if keep is None:
+            return self._logits(tokens)
+        argument = logits_to_keep_argument(self.model)
+        if argument is None:
+            return self._logits(tokens)[keep]
+        return self._logits(tokens, **{argument: keep})
 
     def select_rows(self, parent_rows: torch.Tensor) -> None:
         """Row i becomes a copy of current row ``parent_rows[i]`` (cache, encoder states and mask alike)."""
@@ -159,7 +186,7 @@ class IncrementalDecoder:
             and len(updated) == layers
         )
 
-    def _logits(self, decoder_input_ids: torch.Tensor) -> torch.Tensor:
+    def _logits(self, decoder_input_ids: torch.Tensor, **keep) -> torch.Tensor:
         outputs = self.model(
             encoder_outputs=BaseModelOutput(last_hidden_state=self._encoder_states),
             attention_mask=self._attention_mask,
@@ -167,6 +194,7 @@ class IncrementalDecoder:
             cache=self._cache,
             use_cache=True,
             return_dict=True,
+            **keep,
         )
         self._cache = outputs.cache
         return outputs.logits

@@ -10,7 +10,7 @@ from transformers.modeling_outputs import BaseModelOutput
 
 from consum.generation._decoding import IncrementalDecoder, encode, eval_mode, special_tokens
 
-__all__ = ["right_padded", "teacher_forced_logprobs"]
+__all__ = ["answer_positions", "right_padded", "teacher_forced_logprobs"]
 
 
 def teacher_forced_logprobs(
@@ -22,6 +22,7 @@ def teacher_forced_logprobs(
     *,
     encoder_outputs: BaseModelOutput | None = None,
     source_rows: torch.Tensor | None = None,
+    needed: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """fp32 log p(target_t | source, target_<t), (batch, target_len), 0 where ``target_mask`` is 0.
 
@@ -31,6 +32,10 @@ def teacher_forced_logprobs(
     ``source_rows`` (batch,): target i reads source ``source_rows[i]`` of the inputs (fewer rows than the
     targets). Then the decoder start runs once per source and its KV cache (the cross-attention keys and
     values of the whole source, the costly part for long sources) is copied out to the targets' rows.
+
+    ``needed`` (batch, target_len) bool: only these positions' log-probs are wanted (e.g. an answer's
+    tokens); the others read 0 too, and the LM head, most of a small decoder's cost, runs on the needed
+    positions alone where the model allows it (:func:`~consum.generation._decoding.logits_to_keep_argument`).
     """
     special = special_tokens(model)
     device = model.device
@@ -38,9 +43,12 @@ def teacher_forced_logprobs(
     with eval_mode(model), torch.inference_mode():
         if encoder_outputs is None:
             encoder_outputs = encode(model, input_ids, attention_mask)
+        if needed is not None:
+            target_mask = target_mask * needed.to(device)
         if source_rows is not None:
+            keep = None if needed is None else target_mask.bool()
             log_probs = _from_shared_sources(
-                model, encoder_outputs, attention_mask, target_ids, source_rows.to(device), special
+                model, encoder_outputs, attention_mask, target_ids, source_rows.to(device), special, keep
             )
         else:
             start = torch.full_like(target_ids[:, :1], special.decoder_start)
@@ -60,16 +68,24 @@ def teacher_forced_logprobs(
         return log_probs * target_mask.to(log_probs.dtype)
 
 
-def _from_shared_sources(model, encoder_outputs, attention_mask, target_ids, source_rows, special):
-    """Token log-probs of the targets, the decoder start run once per source (``teacher_forced_logprobs``)."""
+def _from_shared_sources(model, encoder_outputs, attention_mask, target_ids, source_rows, special, keep=None):
+    """Token log-probs of the targets, the decoder start run once per source (``teacher_forced_logprobs``);
+    with ``keep`` (batch, target_len) bool, the positions after the first only where it is set."""
     decoder = IncrementalDecoder(model, encoder_outputs, attention_mask, special)
     first = decoder.first_step()[source_rows].gather(1, target_ids[:, :1])
     if target_ids.shape[1] == 1:
         return first
     decoder.select_rows(source_rows)
     # Right padding needs no decoder mask: causal attention never lets a real token see a later pad.
-    logits = decoder.extend(target_ids[:, :-1])
-    rest = torch.log_softmax(logits.float(), dim=-1).gather(2, target_ids[:, 1:, None]).squeeze(2)
+    if keep is None:
+        logits = decoder.extend(target_ids[:, :-1])
+        rest = torch.log_softmax(logits.float(), dim=-1).gather(2, target_ids[:, 1:, None]).squeeze(2)
+    else:
+        kept = keep[:, 1:]
+        logits = decoder.extend(target_ids[:, :-1], keep=kept)  # (kept positions, vocab)
+        picked = torch.log_softmax(logits.float(), dim=-1).gather(1, target_ids[:, 1:][kept][:, None])
+        rest = torch.zeros(kept.shape, dtype=picked.dtype, device=picked.device)
+        rest[kept] = picked.squeeze(1)
     return torch.cat([first, rest], dim=1)
 
 
@@ -82,3 +98,18 @@ def right_padded(sequences: Sequence[list[int]], pad: int) -> tuple[torch.Tensor
         ids[row, : len(tokens)] = torch.tensor(tokens)
         mask[row, : len(tokens)] = 1
     return ids, mask
+
+
+def answer_positions(sequences: Sequence[list[int]], separator: int) -> torch.Tensor:
+    """(rows, longest) bool: the answer's tokens of each ``question ⊕ SEP ⊕ answer ⊕ </s>`` sequence (after
+    the first separator, the last token left out), the positions an answer-only QUALS reads.
+
+    >>> answer_positions([[5, 99, 7, 8, 2], [99, 2]], separator=99).tolist()
+    [[False, False, True, True, False], [False, False, False, False, False]]
+    """
+    needed = torch.zeros((len(sequences), max(map(len, sequences))), dtype=torch.bool)
+    for row, tokens in enumerate(sequences):
+        if separator in tokens:
+            needed[row, list(tokens).index(separator) + 1 : len(tokens) - 1] = True
+    return needed
+

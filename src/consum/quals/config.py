@@ -70,8 +70,9 @@ class QualsConfig:
             )
 
     def spans_key(self) -> str:
-        """Stable text of the settings that change the answer-span QA pairs (their cache key part)."""
-        keys = ("answer_extractor", "question_beams", "max_question_len", "question_choice")
+        """Stable text of the settings that change the answer-span QA pairs (their cache key part);
+        ``pair_tokens``: with ``answer`` their summary side holds the answer's log-probs only."""
+        keys = ("answer_extractor", "question_beams", "max_question_len", "question_choice", "pair_tokens")
         return json.dumps({"spans": {k: getattr(self, k) for k in keys},
                            "max_summary_len": self.generation.max_summary_len}, sort_keys=True)
 

@@ -21,7 +21,7 @@ import torch
 from transformers.modeling_outputs import BaseModelOutput
 
 from consum.generation import encode
-from consum.generation.scoring import right_padded, teacher_forced_logprobs
+from consum.generation.scoring import answer_positions, right_padded, teacher_forced_logprobs
 from consum.quals.aggregation import answer_mean
 from consum.quals.batching import pair_batches, with_oom_backoff
 
@@ -130,6 +130,8 @@ class _DocumentScoring:
         row_doc = torch.tensor([position[self.pairs[p][0]] for p in batch], device=scorer.device)
         targets = [self.pairs[p][1] for p in batch]
         target_ids, target_mask = right_padded(targets, scorer.tokenizer.pad_token_id)
+        # pair_tokens=answer reads the answer's tokens only: the LM head runs on those alone
+        needed = answer_positions(targets, scorer.sep_id) if scorer.config.pair_tokens == "answer" else None
         with scorer.autocast(), torch.inference_mode():
             with scorer.timed("document_encoding"):
                 doc_states, doc_mask = self._encoder_states(docs)
@@ -137,7 +139,7 @@ class _DocumentScoring:
             with scorer.timed("document_scoring"):
                 lp = teacher_forced_logprobs(scorer.model, None, doc_mask, target_ids, target_mask,
                                              encoder_outputs=BaseModelOutput(last_hidden_state=doc_states),
-                                             source_rows=row_doc)
+                                             source_rows=row_doc, needed=needed)
                 for row, (p, target) in enumerate(zip(batch, targets)):
                     self.logprobs[p] = lp[row, : len(target)].tolist()
 

@@ -14,7 +14,7 @@ import torch
 
 from consum.data.qa import encode_answer_conditioned_source
 from consum.generation.diverse_beam import DiverseBeamConfig, diverse_beam_search
-from consum.generation.scoring import right_padded, teacher_forced_logprobs
+from consum.generation.scoring import answer_positions, right_padded, teacher_forced_logprobs
 from consum.quals.aggregation import answer_mean
 from consum.quals.batching import with_oom_backoff
 from consum.quals.filtering import QACandidate
@@ -123,11 +123,14 @@ def summary_logprobs(
         rows = list(dict.fromkeys(pairs[p][0] for p in batch))
         position = {s: k for k, s in enumerate(rows)}
         ids, mask = right_padded([summaries[s] for s in rows], pad)
-        target_ids, target_mask = right_padded([pairs[p][1] for p in batch], pad)
+        targets = [pairs[p][1] for p in batch]
+        target_ids, target_mask = right_padded(targets, pad)
+        # the choice reads the answer's tokens, and so does the pair's score with pair_tokens=answer
+        needed = answer_positions(targets, scorer.sep_id) if scorer.config.pair_tokens == "answer" else None
         with scorer.autocast():
             lp = teacher_forced_logprobs(
                 scorer.model, ids.to(scorer.device), mask.to(scorer.device), target_ids, target_mask,
-                source_rows=torch.tensor([position[pairs[p][0]] for p in batch]),
+                source_rows=torch.tensor([position[pairs[p][0]] for p in batch]), needed=needed,
             )
         for row, p in enumerate(batch):
             out[p] = lp[row, : len(pairs[p][1])].tolist()

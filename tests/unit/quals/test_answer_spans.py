@@ -332,7 +332,12 @@ def test_span_pairs_are_cached_by_content(conditioned, tmp_path, monkeypatch):
                         cache=QACache(tmp_path / "qa.sqlite"))
     with pytest.raises(AssertionError, match="despite a cache hit"):  # other settings, other key
         other.score([TOY_DOC], ["Team Alpha beat Beta in Paris."])
-
+    # pair_tokens=answer stores the answer's summary-side log-probs only: never served to pair_tokens=all
+    answer_only = QualsScorer(model, tokenizer, QualsConfig(generation=SMALL_GEN, answers="spans",
+                                                            answer_extractor="regex", pair_tokens="answer"),
+                              cache=QACache(tmp_path / "qa.sqlite"))
+    with pytest.raises(AssertionError, match="despite a cache hit"):
+        answer_only.score([TOY_DOC], ["Team Alpha beat Beta in Paris."])
 
 
 def test_answerable_prefers_grounded_then_the_question_the_summary_best_answers(conditioned, monkeypatch):

@@ -9,6 +9,7 @@ import pytest
 import torch
 from transformers import T5Config, T5ForConditionalGeneration
 
+from consum.generation.scoring import answer_positions, right_padded, teacher_forced_logprobs
 from consum.models import add_separator_token, build_tiny_bart, train_bpe_tokenizer
 from consum.models.warm_start import resize_embeddings, warm_started_seq2seq
 from consum.quals.config import QAGenerationConfig
@@ -96,3 +97,22 @@ def test_a_saved_qagen_scores_as_before_saving(qagen_dir, tmp_path):
     reloaded = scorer_of(tmp_path / "again", answers="spans")
     assert [r.quals for r in reloaded.score([DOCUMENT], SUMMARIES[:1])] == pytest.approx(
         [r.quals for r in scorer.score([DOCUMENT], SUMMARIES[:1])], abs=1e-6)
+
+
+def test_the_lm_head_on_the_answer_alone_gives_the_answers_log_probs(qagen_dir):
+    """pair_tokens=answer asks the model for the answer's logits only (logits_to_keep where the model
+    takes it: BART, BERT2BERT; T5 computes all and keeps those): the same log-probs there, 0 elsewhere."""
+    scorer = scorer_of(qagen_dir)
+    sep, eos = scorer.sep_id, scorer.tokenizer.eos_token_id
+    targets = [[7, 8, sep, 9, 10, eos], [11, sep, 12, eos], [sep, eos]]
+    ids, mask = right_padded(targets, scorer.tokenizer.pad_token_id)
+    source = scorer.tokenizer([DOCUMENT], return_tensors="pt")
+    rows = torch.zeros(len(targets), dtype=torch.long)  # every target reads the one document
+    full = teacher_forced_logprobs(scorer.model, source["input_ids"], source["attention_mask"], ids, mask,
+                                   source_rows=rows)
+    needed = answer_positions(targets, sep)
+    answer_only = teacher_forced_logprobs(scorer.model, source["input_ids"], source["attention_mask"], ids,
+                                          mask, source_rows=rows, needed=needed)
+    assert answer_only[needed].tolist() == pytest.approx(full[needed].tolist(), abs=1e-5)
+    assert not answer_only[~needed].any() and needed.sum() == 3
+

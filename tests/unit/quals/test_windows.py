@@ -4,7 +4,7 @@ the scorer's windowed document side equal to teacher forcing each window by hand
 import pytest
 import torch
 
-from consum.generation.scoring import teacher_forced_logprobs
+from consum.generation.scoring import answer_positions, teacher_forced_logprobs
 from consum.models import add_separator_token, build_tiny_bart, train_bpe_tokenizer
 from consum.quals.config import QualsConfig
 from consum.quals.document import best_window, document_windows
@@ -84,7 +84,11 @@ def test_each_pair_is_scored_on_its_best_window(short_qagen, monkeypatch, pair_t
     for pair, candidate in zip(result.pairs, candidates):
         by_window = [forced(model, w, candidate.tokens) for w in windows]
         chosen.append(best_window(by_window, candidate.tokens, sep, answer_only=pair_tokens == "answer"))
-        assert pair.doc_logprobs == pytest.approx(by_window[chosen[-1]], abs=1e-5)
+        expected = by_window[chosen[-1]]
+        if pair_tokens == "answer":  # only the answer's tokens are scored; the others read 0
+            answer = answer_positions([candidate.tokens], sep)[0].tolist()
+            expected = [lp if is_answer else 0.0 for lp, is_answer in zip(expected, answer)]
+        assert pair.doc_logprobs == pytest.approx(expected, abs=1e-5)
     assert max(chosen) > 0  # support found after the cut that truncation makes
 
     truncate = QualsScorer(model, tokenizer, QualsConfig(generation=SMALL_GEN, filter="strict"))
