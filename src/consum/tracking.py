@@ -77,6 +77,19 @@ class MetricsLogger:
         if self._wandb_run is not None:
             self._wandb_run.log({k: v for k, v in record.items() if k not in ("time", "step")}, step=step)
 
+    def forget_after(self, step: int) -> int:
+        """Drop the records of updates after ``step`` (a run resumed from its checkpoint at ``step``
+        logs them again; killed hard, it had logged some past its checkpoint); returns how many."""
+        if not self.enabled or not self.path.exists():
+            return 0
+        lines = [line for line in self.path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        kept = [line for line in lines if json.loads(line).get("step", step) <= step]
+        if len(kept) < len(lines):
+            tmp = self.path.with_suffix(".jsonl.tmp")
+            tmp.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
+            tmp.replace(self.path)
+        return len(lines) - len(kept)
+
     def close(self) -> None:
         if self._wandb_run is not None:
             self._wandb_run.finish()

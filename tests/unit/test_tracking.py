@@ -12,6 +12,19 @@ def test_jsonl_logger_round_trip(tmp_path):
     assert records[0]["step"] == 3 and records[0]["nan"] is None
 
 
+def test_forget_after_drops_the_updates_past_a_checkpoint(tmp_path):
+    # killed hard at step 30 with a checkpoint at 20: the resumed run logs 30 again
+    logger = MetricsLogger(tmp_path)
+    logger.log({"heldout/x": 0.5})  # no step: kept
+    for step in (10, 20, 30):
+        logger.log({"loss": float(step)}, step=step)
+    assert logger.forget_after(20) == 1
+    logger.log({"loss": 31.0}, step=30)
+    assert [r.get("step") for r in read_metrics(tmp_path)] == [None, 10, 20, 30]
+    assert read_metrics(tmp_path)[-1]["loss"] == 31.0
+    assert logger.forget_after(30) == 0
+
+
 def test_non_main_rank_writes_nothing(tmp_path):
     MetricsLogger(tmp_path, enabled=False).log({"loss": 1.0})
     assert read_metrics(tmp_path) == []

@@ -86,6 +86,8 @@ def train_loop(
     accelerator.register_for_checkpointing(scheduler)
     per_epoch, max_steps = count_updates(len(data.batches), train_cfg, accelerator.num_processes)
     state = resume(accelerator, run.path)
+    if state.step and accelerator.is_main_process:
+        logger.forget_after(state.step)  # nothing logged twice after a hard kill
     progress = tqdm(total=max_steps, initial=state.step, desc=cfg["stage"],
                     disable=not accelerator.is_main_process)
     window, final = MetricsWindow(**state.window), {}
