@@ -24,6 +24,12 @@ Deliberate differences from the original, all about corner cases:
 * The output is sorted by ``doc_id``, not in arbitrary set order.
 
 ``round`` is Python's (half to even), as in the original: N = 5 at 0.3 gives round(1.5) = 2.
+
+Beyond the original (defaults off): ``negatives_per_doc``, ``positives_from_candidates`` (samples
+beside the reference), and ``positive_fallback="best_candidate"``: where most references are
+unfaithful (XSum), most documents never reach B, and their own faithful samples are the positives the
+data has; a document outside B whose best sample (past its negatives) scores at or above the positive
+cut-off joins B with that sample as its S+ instead of the reference.
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ from typing import Any
 from consum.io.keys import REFERENCE_CAND_ID, KeyMismatchError, check_unique
 
 MODES = ("intersection", "separate")
+POSITIVE_FALLBACKS = ("none", "best_candidate")
 
 
 @dataclass(frozen=True)
@@ -49,6 +56,8 @@ class SelectionConfig:
     positives_from_candidates: int = (
         0  # also the top-m candidates scoring >= the positive cutoff become positives
     )
+    positive_fallback: str = "none"  # best_candidate: a document whose reference is not in B enters B
+    #   when a candidate (not one of its negatives) scores >= the positive cutoff; that candidate is its S+
     pos_threshold: float | None = None  # B = references scoring >= this (instead of pos_ratio)
     neg_threshold: float | None = (
         None  # A = documents whose worst candidate scores <= this (instead of neg_ratio)
@@ -65,6 +74,9 @@ class SelectionConfig:
             raise ValueError(f"negatives_per_doc must be >= 1, got {self.negatives_per_doc}")
         if self.positives_from_candidates < 0:
             raise ValueError(f"positives_from_candidates must be >= 0, got {self.positives_from_candidates}")
+        if self.positive_fallback not in POSITIVE_FALLBACKS:
+            raise ValueError(f"positive_fallback must be one of {POSITIVE_FALLBACKS}, "
+                             f"got {self.positive_fallback!r}")
 
 
 @dataclass(frozen=True)
@@ -118,14 +130,15 @@ def select_contrast(
     neg_cutoff = max((worst[doc_id] for doc_id in docs_a), default=None)
     ref_cutoff = min((references[doc_id] for doc_id in docs_b), default=None)
     candidate_pos_cutoff = config.pos_threshold if config.pos_threshold is not None else ref_cutoff
+    fallback_docs = _fallback_documents(docs_a, docs_b, ranked_candidates, candidate_pos_cutoff, config)
 
     if config.mode == "intersection":
-        positive_docs = negative_docs = docs_a & docs_b
+        positive_docs = negative_docs = docs_a & (docs_b | fallback_docs)
     else:
-        positive_docs, negative_docs = docs_b, docs_a
+        positive_docs, negative_docs = docs_b | fallback_docs, docs_a
 
-    rows = _contrast_rows(positive_docs, negative_docs, references, ranked_candidates, candidate_pos_cutoff,
-                          config)
+    rows = _contrast_rows(positive_docs, negative_docs, fallback_docs, references, ranked_candidates,
+                          candidate_pos_cutoff, config)
 
     all_candidate_scores = [score for scored in candidates.values() for _, score in scored]
     n_pos = sum(row["role"] == "pos" for row in rows)
@@ -138,6 +151,8 @@ def select_contrast(
         "n_docs_with_scored_candidates": len(worst),
         "n_A": len(docs_a),
         "n_B": len(docs_b),
+        "n_fallback": len(fallback_docs),
+        "n_fallback_kept": len(fallback_docs & positive_docs),
         "n_kept": len({row["doc_id"] for row in rows}),
         "n_pos": n_pos,
         "n_neg": len(rows) - n_pos,
@@ -156,26 +171,54 @@ def select_contrast(
 def _contrast_rows(
     positive_docs: set[str],
     negative_docs: set[str],
+    fallback_docs: set[str],
     references: Mapping[str, float | None],
     ranked_candidates: Mapping[str, list[tuple[float, str]]],
     candidate_pos_cutoff: float | None,
     config: SelectionConfig,
 ) -> list[dict[str, Any]]:
     """The rows of the kept documents, by doc_id: the reference (and candidate positives, best first)
-    of a positive document, then the k worst candidates of a negative one."""
+    of a positive document, or in a fallback document its best candidates (at least one) instead of
+    the reference; then the k worst candidates of a negative one."""
     rows: list[dict[str, Any]] = []
     for doc_id in sorted(positive_docs | negative_docs):
         ranked = ranked_candidates.get(doc_id, [])
         negatives = ranked[: config.negatives_per_doc] if doc_id in negative_docs else []
         if doc_id in positive_docs:
-            rows.append(_row(doc_id, REFERENCE_CAND_ID, "pos", references[doc_id]))
+            fallback = doc_id in fallback_docs
+            if not fallback:
+                rows.append(_row(doc_id, REFERENCE_CAND_ID, "pos", references[doc_id]))
             if candidate_pos_cutoff is not None:
                 taken = {cand_id for _, cand_id in negatives}
                 eligible = [(score, cand_id) for score, cand_id in ranked if cand_id not in taken]
-                best = _best_candidates(eligible, candidate_pos_cutoff, config.positives_from_candidates)
+                limit = config.positives_from_candidates
+                limit = max(1, limit) if fallback else limit
+                best = _best_candidates(eligible, candidate_pos_cutoff, limit)
                 rows.extend(_row(doc_id, cand_id, "pos", score) for score, cand_id in best)
         rows.extend(_row(doc_id, cand_id, "neg", score) for score, cand_id in negatives)
     return rows
+
+
+def _fallback_documents(
+    docs_a: set,
+    docs_b: set,
+    ranked_candidates: Mapping[str, list[tuple[float, str]]],
+    cutoff: float | None,
+    config: SelectionConfig,
+) -> set:
+    """``positive_fallback=best_candidate``: the documents outside B with a candidate scoring >= the
+    positive cutoff, a document of A counting only candidates past its k negatives (a sample is never
+    both S+ and S-). Where references are mostly unfaithful, these are the model's own faithful samples."""
+    if config.positive_fallback == "none" or cutoff is None:
+        return set()
+    found = set()
+    for doc_id, ranked in ranked_candidates.items():
+        if doc_id in docs_b:
+            continue
+        eligible = ranked[config.negatives_per_doc:] if doc_id in docs_a else ranked
+        if eligible and eligible[-1][0] >= cutoff:  # ranked ascending: the last is the best
+            found.add(doc_id)
+    return found
 
 
 def quantiles(values: Iterable[float]) -> dict[str, float] | None:

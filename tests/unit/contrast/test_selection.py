@@ -193,6 +193,69 @@ def test_positives_from_candidates_must_clear_the_reference_cutoff():
     assert [row["cand_id"] for row in selection.rows if row["doc_id"] == "d0"] == ["ref", "s1", "s0", "s2"]
 
 
+# Three documents for positive_fallback: a's reference is unfaithful (-5) but one of its samples is
+# good (s1 -0.2); b is the original rule's case; c has one good sample and nothing to contrast it with.
+FALLBACK_REFERENCES = {"a": -5.0, "b": -0.1, "c": -4.0}
+FALLBACK_CANDIDATES = {
+    "a": {"s0": -6.0, "s1": -0.2, "s2": -3.0},
+    "b": {"s0": -5.5, "s1": -1.0},
+    "c": {"s0": -0.5},
+}
+
+
+def fallback_selection(**options):
+    # A = worst candidate <= -4: {a, b}; B = reference >= pos_threshold (-0.5 unless given): {b}.
+    config = SelectionConfig(**{"pos_threshold": -0.5, "neg_threshold": -4.0, **options})
+    return select_contrast(references(FALLBACK_REFERENCES), candidates(FALLBACK_CANDIDATES), config)
+
+
+def test_without_the_fallback_a_document_with_an_unfaithful_reference_teaches_no_positive():
+    assert keys(fallback_selection()) == [("b", "ref", "pos"), ("b", "s0", "neg")]
+
+
+def test_the_fallback_positive_is_the_best_sample_past_the_negatives_when_the_reference_is_out_of_b():
+    # a: worst s0 (-6) is its negative; of the rest, s1 (-0.2) clears the cutoff -0.5, so a enters B
+    # with s1 as S+ in place of its reference. c (s0 -0.5, at the cutoff) enters B too, but is not in A.
+    selection = fallback_selection(positive_fallback="best_candidate")
+    paired = [("a", "s1", "pos"), ("a", "s0", "neg"), ("b", "ref", "pos"), ("b", "s0", "neg")]
+    assert keys(selection) == paired
+    assert (selection.stats["n_fallback"], selection.stats["n_fallback_kept"]) == (2, 1)
+    # separate mode: every fallback document gives its positive, paired or not.
+    selection = fallback_selection(positive_fallback="best_candidate", mode="separate")
+    assert keys(selection) == [*paired, ("c", "s0", "pos")]
+
+
+def test_the_fallback_takes_positives_from_candidates_and_never_a_negative():
+    # Cutoff -3: a's s1 (-0.2) and s2 (-3.0) both qualify; positives_from_candidates=2 takes both, best first.
+    selection = fallback_selection(positive_fallback="best_candidate", positives_from_candidates=2,
+                                   pos_threshold=-3.0)
+    assert [k for k in keys(selection) if k[0] == "a"] == [
+        ("a", "s1", "pos"), ("a", "s2", "pos"), ("a", "s0", "neg")]
+    # With two negatives, a's s2 is one of them: s1 stays its only positive.
+    selection = fallback_selection(positive_fallback="best_candidate", negatives_per_doc=2)
+    assert [k for k in keys(selection) if k[0] == "a"] == [
+        ("a", "s1", "pos"), ("a", "s0", "neg"), ("a", "s2", "neg")]
+    # A document of A whose only sample is its negative has nothing left to be its positive.
+    one_sample = {"a": {"s0": -6.0}, "b": {"s0": -5.5}, "c": {"s0": -0.5}}
+    config = SelectionConfig(positive_fallback="best_candidate", pos_threshold=-0.5, neg_threshold=-4.0)
+    selection = select_contrast(references(FALLBACK_REFERENCES), candidates(one_sample), config)
+    assert keys(selection) == [("b", "ref", "pos"), ("b", "s0", "neg")]
+
+
+def test_the_fallback_on_the_ten_documents_cutoff_from_the_ratios():
+    # B = {d8, d0, d2}, cutoff -0.2 (B's lowest reference). Outside B, d6 (-0.1) and d9 (-0.2) have a
+    # sample at or above it; d7 (in A) has only its negative. Neither d6 nor d9 is in A: the paired rule
+    # keeps what it kept, the separate one adds their samples as positives.
+    config = SelectionConfig(positive_fallback="best_candidate")
+    selection = select_contrast(references(), candidates(), config)
+    assert keys(selection) == keys(select_contrast(references(), candidates(), SelectionConfig()))
+    assert selection.stats["n_fallback"] == 2
+    config = SelectionConfig(positive_fallback="best_candidate", mode="separate")
+    assert [k for k in keys(select_contrast(references(), candidates(), config)) if k[2] == "pos"] == [
+        ("d0", "ref", "pos"), ("d2", "ref", "pos"), ("d6", "s0", "pos"), ("d8", "ref", "pos"),
+        ("d9", "s0", "pos")]
+
+
 def test_empty_intersection_returns_no_rows_and_says_why():
     reference_scores = {"a": -0.1, "b": -5.0}
     candidate_scores = {"a": {"s0": -0.2}, "b": {"s0": -9.0}}
@@ -278,6 +341,7 @@ def test_dataclass_rows_and_another_score_column():
         {"mode": "union"},
         {"negatives_per_doc": 0},
         {"positives_from_candidates": -1},
+        {"positive_fallback": "reference"},
     ],
 )
 def test_config_is_validated(bad):
