@@ -205,3 +205,13 @@ def test_the_xsum_regime_scores_with_quals_spans_and_a_qagen_that_can_ask_it():
     assert qagen.qagen_data.answer_conditioned > 0
     data = composed("prepare_data", ("experiment=factworld_xsum",)).data.factworld
     assert (data.train_noise, data.extrinsic_share, data.eval_noise) == (0.77, 0.95, 0.0)
+
+
+def test_the_english_experiment_scores_with_the_quals_chosen_on_human_judgments():
+    """english writes conf/quals/english.yaml's keys out (as factworld_xsum does spans.yaml's); they must
+    not drift apart, and its QAGen must learn the answer-conditioned questions that spans need."""
+    english = OmegaConf.to_container(composed("score_quals", ("quals=english",)).quals)
+    assert english["answers"] == "spans"
+    for stage in ("score_quals", "evaluate"):
+        assert OmegaConf.to_container(composed(stage, ("experiment=english",)).quals) == english
+    assert composed("train_qagen", ("experiment=english",)).qagen_data.answer_conditioned > 0
