@@ -76,3 +76,25 @@ def test_an_xsum_seed_runs_every_system_and_the_quals_filter_reads_its_validatio
         assert f"{system}:" in systems
     assert f"mle_rerank_quals:{{model:'{runs}/train_mle/p-s1',rerank:{{n:8,decoding:'beam'}}}}" in systems
     assert f"mle_filter_quals:'{runs}/train_mle/p-s1-mle_filter_quals'" in systems
+
+
+def test_the_ceiling_design_rewards_every_system_by_the_oracle_with_each_levers_overrides(
+        monkeypatch, tmp_path):
+    study = load_script(monkeypatch, choose=None)
+    calls = []
+    monkeypatch.setattr(study, "stage",
+                        lambda name, run_id, *overrides, **kw: calls.append((name, run_id, overrides)))
+    args = SimpleNamespace(experiment="factworld_study_xsum_single", prefix="p", out=str(tmp_path / "out"),
+                           jobs=1, evaluate_overrides=[])
+    study.run_seed(1, args, tmp_path / "runs", study_report.CEILING)
+    selects = {run_id: set(o) for name, run_id, o in calls if name == "select_contrast"}
+    assert set(selects) == {"p-s1-oracle", "p-s1-oracle_fallback", "p-s1-oracle_separate", "p-s1-oracle_k3"}
+    assert all({"reward=oracle", "spans.source=oracle"} <= o for o in selects.values())
+    assert "contrast.positive_fallback=best_candidate" in selects["p-s1-oracle_fallback"]
+    assert "contrast.mode=separate" in selects["p-s1-oracle_separate"]
+    assert "contrast.negatives_per_doc=3" in selects["p-s1-oracle_k3"]
+    conseq = {run_id: set(o) for name, run_id, o in calls if name == "train_conseq"}
+    assert "loss=span_unlikelihood" in conseq["p-s1-conseq_oracle_span"]
+    oracle_contrast = f"inputs.contrast={tmp_path / 'runs'}/select_contrast/p-s1-oracle"
+    assert oracle_contrast in conseq["p-s1-conseq_oracle_span"]
+    assert not [c for c in calls if c[0] == "train_mle" and c[1] != "p-s1"]  # no filter baselines

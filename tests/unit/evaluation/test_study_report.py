@@ -76,7 +76,7 @@ def test_report_lists_every_system_and_table():
     assert "| conseq_rouge | n/a |" in text
     assert "| conseq_quals | conseq_oracle | 50% | 50% |" in text  # gap table
     assert "| conseq_quals | -25.0 [-10.0, +5.0] 0.200 |" in text  # paired bootstrap, seed 1
-    assert "| oracle | 100 | 7 | 2 ; 1 |" in text  # selection
+    assert "| oracle | 100 | 7 |  |  | 2 ; 1 |" in text  # selection
     assert "20.00 ± 0.00 (10)" in text  # mangled copies: share of summaries (mentions)
     assert "ROC-AUC" not in text  # no AUC recorded
 
@@ -190,3 +190,18 @@ def test_xsum_report_tests_conseq_against_each_quals_baseline_per_seed():
             "-4.3 [-9.0, +0.7] 0.106 / +1.3") in text
     assert "| conseq_quals vs mle_rerank_quals | n/a | n/a |" in text
     assert "head_to_head" not in sr.aggregate(records, sr.MILD)  # the mild design has no baselines
+
+
+def test_the_ceiling_design_reports_every_oracle_lever_and_no_gap_table():
+    h = {"mle": 0.8, **{name: 0.7 for name in sr.CEILING.conseq}}
+    rec = record(h)
+    rec["contrast"] = {c: {"selection": {"n_docs": 100, "n_kept": 9, "n_fallback_kept": 3}}
+                       for c in sr.CEILING.contrasts}
+    out = sr.aggregate({1: rec, 2: rec}, sr.CEILING)
+    assert list(out["systems"]) == sr.CEILING.systems and out["gap_closed"] == {}
+    assert out["systems"]["conseq_oracle_fallback"]["hallucinated_relative_change"] == pytest.approx(-0.125)
+    text = sr.report_markdown(out)
+    for name in sr.CEILING.conseq:
+        assert f"| {name} | 70.00 ± 0.00 |" in text
+    assert "| oracle_fallback | 100 / 100 | 9 / 9 |  | 3 / 3 |  |" in text
+    assert "oracle-ceiling gap" not in text
