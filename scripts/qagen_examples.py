@@ -23,6 +23,7 @@ def main(argv=None) -> int:
     p.add_argument("--n", type=int, default=20)
     p.add_argument("--answers", default="generated", choices=["generated", "spans"])
     p.add_argument("--num-beams", type=int, default=20)
+    p.add_argument("--answer-extractor", default="chunks", help="--answers spans: regex | chunks | ...")
     args = p.parse_args(argv)
 
     from consum.data.sources import field_value, read_file
@@ -32,7 +33,7 @@ def main(argv=None) -> int:
     documents = [field_value(r, args.doc_field, "document") for r in records]
     summaries = [field_value(r, args.summary_field, "summary") for r in records]
     scorer = QualsScorer.from_pretrained(
-        args.qagen, answers=args.answers, answer_extractor="chunks", summary_side="clean",
+        args.qagen, answers=args.answers, answer_extractor=args.answer_extractor, summary_side="clean",
         long_documents="windows", generation={"num_beams": args.num_beams, "num_groups": args.num_beams},
     )
     results = scorer.score(documents, summaries)
