@@ -111,7 +111,7 @@ def run_seed(seed: int, args, runs: Path, design: StudyDesign) -> Path:
     for name, (contrast, loss) in design.conseq.items():
         stage("train_conseq", f"{rid}-{name}", data, f"seed={seed}", f"loss={loss}",
               f"inputs.contrast={runs}/select_contrast/{rid}-{contrast}",
-              f"inputs.model={runs}/train_mle/{rid}", **common)
+              f"inputs.model={runs}/train_mle/{rid}", *design.conseq_overrides.get(name, ()), **common)
         systems[name] = f"{runs}/train_conseq/{rid}-{name}"
     for name, by in design.filtered.items():
         filtering = [*filter_overrides(by, rid, args, runs, cache, common), *design.filtered_train]

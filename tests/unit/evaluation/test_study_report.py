@@ -90,6 +90,7 @@ def test_every_study_system_names_a_contrast_the_study_builds(design):
         assert design.conseq[quals_system][1] == design.conseq[ceiling][1]  # same loss, other reward
         assert (design.conseq[quals_system][0], design.conseq[ceiling][0]) == ("quals", "oracle")
     assert set(design.filtered.values()) <= {"quals", "entity", "oracle"}  # train-mle's filter.by
+    assert set(design.conseq_overrides) <= set(design.conseq)
 
 
 def test_xsum_design_reports_the_baselines_and_what_they_cost():
