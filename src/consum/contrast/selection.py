@@ -189,11 +189,10 @@ def _contrast_rows(
             if not fallback:
                 rows.append(_row(doc_id, REFERENCE_CAND_ID, "pos", references[doc_id]))
             if candidate_pos_cutoff is not None:
-                taken = {cand_id for _, cand_id in negatives}
-                eligible = [(score, cand_id) for score, cand_id in ranked if cand_id not in taken]
+                past_negatives = ranked[len(negatives):]  # negatives are the first of ranked
                 limit = config.positives_from_candidates
                 limit = max(1, limit) if fallback else limit
-                best = _best_candidates(eligible, candidate_pos_cutoff, limit)
+                best = _best_candidates(past_negatives, candidate_pos_cutoff, limit)
                 rows.extend(_row(doc_id, cand_id, "pos", score) for score, cand_id in best)
         rows.extend(_row(doc_id, cand_id, "neg", score) for score, cand_id in negatives)
     return rows
