@@ -100,13 +100,23 @@ def run_seed(seed: int, args, runs: Path, design: StudyDesign) -> Path:
     # file would only add write locks.
     cache = f"cache={Path(args.out).resolve()}/qa_cache-s{seed}.sqlite"
     stage("train_mle", rid, data, f"seed={seed}", **common)
-    # the experiment's train_qagen file says where QAGen starts (the mild study: this seed's MLE model)
-    stage("train_qagen", rid, data, f"seed={seed}", **common)
+    if design.needs_quals:
+        # the experiment's train_qagen file says where QAGen starts (the mild study: this seed's MLE model)
+        stage("train_qagen", rid, data, f"seed={seed}", **common)
     stage("generate", rid, data, f"seed={seed}", **common)
-    stage("score_quals", rid, data, cache, **common)
+    # the same per-document seeds (seed, doc_id): a larger set's first documents are the shared set's
+    candidate_runs = {None: f"{runs}/generate/{rid}"}
+    for name, overrides in design.candidates.items():
+        stage("generate", f"{rid}-gen-{name}", data, f"seed={seed}", *overrides, **common)
+        candidate_runs[name] = f"{runs}/generate/{rid}-gen-{name}"
+    scores = []
+    if design.needs_quals:
+        stage("score_quals", rid, data, cache, **common)
+        scores = [f"inputs.scores={runs}/score_quals/{rid}"]
     for contrast, overrides in design.contrasts.items():
-        stage("select_contrast", f"{rid}-{contrast}", data, *overrides,
-              f"inputs.candidates={runs}/generate/{rid}", f"inputs.scores={runs}/score_quals/{rid}", **common)
+        candidates = candidate_runs[design.contrast_candidates.get(contrast)]
+        stage("select_contrast", f"{rid}-{contrast}", data, *overrides, f"inputs.candidates={candidates}",
+              *scores, **common)
     systems: dict = {"mle": f"{runs}/train_mle/{rid}"}
     for name, (contrast, loss) in design.conseq.items():
         stage("train_conseq", f"{rid}-{name}", data, f"seed={seed}", f"loss={loss}",
@@ -119,9 +129,11 @@ def run_seed(seed: int, args, runs: Path, design: StudyDesign) -> Path:
         systems[name] = f"{runs}/train_mle/{rid}-{name}"
     for name, rerank in design.reranked.items():
         systems[name] = {"model": systems["mle"], "rerank": rerank}
-    stage("evaluate", rid, data, cache, f"inputs.qagen={runs}/train_qagen/{rid}", "~systems",
+    quals = [cache, f"inputs.qagen={runs}/train_qagen/{rid}"] if design.needs_quals else ["inputs.qagen=null"]
+    evaluated = rid + design.evaluate_suffix
+    stage("evaluate", evaluated, data, *quals, f"split={design.evaluate_split}", "~systems",
           f"+systems={hydra_value(systems)}", *args.evaluate_overrides, **common)
-    return runs / "evaluate" / rid
+    return runs / "evaluate" / evaluated
 
 
 def filter_overrides(by: str, rid: str, args, runs: Path, cache: str, common: dict) -> list[str]:
@@ -160,7 +172,7 @@ def seed_record(seed: int, args, runs: Path, design: StudyDesign) -> dict:
         m = json.loads(manifest.read_text())
         if m.get("started_at") and m.get("finished_at"):
             stage_seconds[f"{m['stage']}/{manifest.parent.name}"] = round(m["finished_at"] - m["started_at"])
-    evaluated = runs / "evaluate" / rid
+    evaluated = runs / "evaluate" / (rid + design.evaluate_suffix)
     # the same resampling as evaluate's own tests against MLE; each system's rows read once
     boot = dict(OmegaConf.load(evaluated / "config.yaml").get("bootstrap") or {})
     rows = system_rows(evaluated, {name for pair in design.head_to_head for name in pair})
@@ -169,7 +181,7 @@ def seed_record(seed: int, args, runs: Path, design: StudyDesign) -> dict:
                          for a, b in design.head_to_head},
         "stage_seconds": stage_seconds,
         "oracle_check": oracle_check(seed, args, runs, design),
-        "results": json.loads((runs / "evaluate" / rid / "results.json").read_text()),
+        "results": json.loads((evaluated / "results.json").read_text()),
         "contrast": {c: stats("select_contrast", f"{rid}-{c}") for c in design.contrasts},
         "conseq": {n: stats("train_conseq", f"{rid}-{n}") for n in design.conseq},
         "filter": {n: stats("train_mle", f"{rid}-{n}").get("filter") for n in design.filtered},

@@ -71,6 +71,7 @@ def test_an_xsum_seed_runs_every_system_and_the_quals_filter_reads_its_validatio
     # evaluate last, with every system of the design; the reranked one is the MLE model with rerank settings
     name, run_id, evaluate = calls[-1]
     assert (name, run_id) == ("evaluate", "p-s1")
+    assert {"split=test", f"inputs.qagen={runs}/train_qagen/p-s1"} <= set(evaluate)
     systems = next(o for o in evaluate if o.startswith("+systems="))
     for system in study_report.XSUM.systems:
         assert f"{system}:" in systems
@@ -86,19 +87,46 @@ def test_the_ceiling_design_rewards_every_system_by_the_oracle_with_each_levers_
                         lambda name, run_id, *overrides, **kw: calls.append((name, run_id, overrides)))
     args = SimpleNamespace(experiment="factworld_study_xsum_single", prefix="p", out=str(tmp_path / "out"),
                            jobs=1, evaluate_overrides=[])
-    study.run_seed(1, args, tmp_path / "runs", study_report.CEILING)
+    runs = tmp_path / "runs"
+    evaluated = study.run_seed(1, args, runs, study_report.CEILING)
+    ran = [(name, run_id) for name, run_id, _ in calls]
+    # all oracle: no QAGen, no QUALS scoring, no QUALS at evaluate
+    assert not [r for r in ran if r[0] in ("train_qagen", "score_quals")]
+    assert not [o for _, _, overrides in calls for o in overrides if o.startswith("inputs.scores=")]
+    # the candidate sets: the shared 1,500 documents, then every document, then every document x 12
+    generated = {run_id: set(o) for name, run_id, o in calls if name == "generate"}
+    assert set(generated) == {"p-s1", "p-s1-gen-all", "p-s1-gen-all12"}
+    assert "max_docs=null" in generated["p-s1-gen-all"]
+    assert {"max_docs=null", "generation.num_candidates=12"} <= generated["p-s1-gen-all12"]
+    assert not [o for o in generated["p-s1"] if "max_docs" in o or "num_candidates" in o]
     selects = {run_id: set(o) for name, run_id, o in calls if name == "select_contrast"}
-    assert set(selects) == {"p-s1-oracle", "p-s1-oracle_fallback", "p-s1-oracle_separate", "p-s1-oracle_k3"}
+    assert set(selects) == {f"p-s1-{c}" for c in study_report.CEILING.contrasts}
     assert all({"reward=oracle", "spans.source=oracle"} <= o for o in selects.values())
+    candidates_of = {run_id: next(o for o in opts if o.startswith("inputs.candidates="))
+                     for run_id, opts in selects.items()}
+    assert candidates_of["p-s1-oracle"] == f"inputs.candidates={runs}/generate/p-s1"
+    assert candidates_of["p-s1-oracle_all"] == f"inputs.candidates={runs}/generate/p-s1-gen-all"
+    assert candidates_of["p-s1-oracle_extended"] == f"inputs.candidates={runs}/generate/p-s1-gen-all12"
     assert "contrast.positive_fallback=best_candidate" in selects["p-s1-oracle_fallback"]
     assert "contrast.mode=separate" in selects["p-s1-oracle_separate"]
     assert "contrast.negatives_per_doc=3" in selects["p-s1-oracle_k3"]
+    assert {"contrast.positive_fallback=best_candidate", "contrast.mode=separate",
+            "contrast.negatives_per_doc=3"} <= selects["p-s1-oracle_extended"]
     conseq = {run_id: set(o) for name, run_id, o in calls if name == "train_conseq"}
     assert "loss=span_unlikelihood" in conseq["p-s1-conseq_oracle_span"]
-    oracle_contrast = f"inputs.contrast={tmp_path / 'runs'}/select_contrast/p-s1-oracle"
+    oracle_contrast = f"inputs.contrast={runs}/select_contrast/p-s1-oracle"
     assert oracle_contrast in conseq["p-s1-conseq_oracle_span"]
     assert "train.max_epochs=12" in conseq["p-s1-conseq_oracle_x3"]  # 3x the factworld_small epochs
     assert oracle_contrast in conseq["p-s1-conseq_oracle_x3"]
     others = [o for run_id, overrides in conseq.items() if not run_id.endswith("_x3") for o in overrides]
     assert not [o for o in others if "max_epochs" in o]
     assert not [c for c in calls if c[0] == "train_mle" and c[1] != "p-s1"]  # no filter baselines
+    # evaluated on validation (this design chooses), in its own run beside the xsum design's p-s1
+    name, run_id, evaluate = calls[-1]
+    assert (name, run_id) == ("evaluate", "p-s1-ceiling") and evaluated == runs / "evaluate" / "p-s1-ceiling"
+    assert {"split=validation", "inputs.qagen=null"} <= set(evaluate)
+
+
+def test_only_designs_with_a_quals_reward_filter_or_reranking_need_a_qagen():
+    assert study_report.XSUM.needs_quals and study_report.MILD.needs_quals
+    assert not study_report.CEILING.needs_quals
