@@ -22,8 +22,9 @@ EXP ?=
 ARGS ?=
 PYTEST_ARGS ?=
 EXP_ARG := $(if $(EXP),experiment=$(EXP),)
-# make pipeline's experiment: the XSum regime (docs/factworld.md); EXP=factworld_small is the mild one
-PIPELINE_EXP := $(or $(EXP),factworld_xsum)
+# make pipeline's experiment: the XSum regime in the world of single-word names, the study's
+# (docs/factworld.md); EXP=factworld_xsum: full names; EXP=factworld_small: the mild regime
+PIPELINE_EXP := $(or $(EXP),factworld_xsum_single)
 # Any other `key=value` on the make command line is a Hydra override:
 #   make prepare-data data=jsonl data.path=my.jsonl
 OWN_VARS := RUN_ID EXP ARGS TORCH_SPEC VENV PYTHON_BOOT PYTEST_ARGS NPROC LOCK PIP_SPEC
@@ -116,7 +117,7 @@ train-conseq: ## Contrastive retraining on S+ / S- (loss=unlikelihood|sequence|m
 evaluate: ## Decode the test split; ROUGE, QUALS, entity factuality, oracle hallucination, report
 	$(call STAGE,evaluate)
 
-pipeline: ## The whole method on CPU in the XSum regime: pretrain (once) -> ... -> evaluate, then the results (EXP=factworld_xsum)
+pipeline: ## The whole method on CPU in the XSum regime: pretrain (once) -> ... -> evaluate, then the results (EXP=factworld_xsum_single)
 	$(MAKE) pretrain EXP=$(PIPELINE_EXP)
 	$(MAKE) prepare-data EXP=$(PIPELINE_EXP)
 	$(MAKE) train-mle EXP=$(PIPELINE_EXP)

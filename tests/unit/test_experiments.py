@@ -215,3 +215,17 @@ def test_the_english_experiment_scores_with_the_quals_chosen_on_human_judgments(
     for stage in ("score_quals", "evaluate"):
         assert OmegaConf.to_container(composed(stage, ("experiment=english",)).quals) == english
     assert composed("train_qagen", ("experiment=english",)).qagen_data.answer_conditioned > 0
+
+
+def test_the_pipelines_default_world_is_the_studys():
+    """`make pipeline` (factworld_xsum_single) and `make study` (factworld_study_xsum_single) train on the
+    same world, from the same pretrained model, with the same recipe: the demo shows what the study
+    measures (one seed of it)."""
+    for stage in ("prepare_data", "pretrain", "train_mle", "generate", "select_contrast", "train_conseq",
+                  "evaluate"):
+        # run_id (and the run_dir made of it) is the time of composition: not the recipe
+        demo, study = (plain(stage, (f"experiment={e}", "run_id=x"), resolve=True)
+                       for e in ("factworld_xsum_single", "factworld_study_xsum_single"))
+        assert demo == study, stage
+    data = composed("prepare_data", ("experiment=factworld_xsum_single",)).data.factworld
+    assert (data.names, data.train_noise) == ("single", 0.77)

@@ -55,7 +55,9 @@ def test_make_pipeline_ends_by_printing_the_evaluate_run_of_its_run_id():
     assert "-m consum.evaluation.headline" in last and last.endswith("/runs/evaluate/$(RUN_ID)")
 
 
-def test_make_pipeline_runs_the_xsum_regime_unless_told_otherwise():
+def test_make_pipeline_runs_the_studys_world_unless_told_otherwise():
+    """The XSum regime with single-word names (the study's world, where the tiny model copies names),
+    unless EXP says otherwise."""
     import subprocess
 
     repo = Path(__file__).resolve().parents[3]
@@ -65,5 +67,39 @@ def test_make_pipeline_runs_the_xsum_regime_unless_told_otherwise():
                              capture_output=True, text=True, check=True).stdout
         return [line for line in out.splitlines() if line.startswith("make ") and "EXP=" in line]
 
-    assert stages() and all("EXP=factworld_xsum" in line for line in stages())
+    assert stages() and all("EXP=factworld_xsum_single" in line.split() for line in stages())
     assert all("EXP=factworld_small" in line for line in stages("EXP=factworld_small"))
+
+
+def _stat(mean, low, high, **extra):
+    return {"mean": mean, "ci_low": low, "ci_high": high, **extra}
+
+
+def test_on_factworld_the_headline_is_by_kind_invented_attributes_first_with_the_paired_change(tmp_path):
+    import json
+
+    def kinds(attribute, value, swap, mangled):
+        counts = {"invented_attribute": attribute, "invented_value": value, "role_swap": swap,
+                  "mangled_copy": mangled}
+        return {k: _stat(n / 100, 0.0, 1.0, mentions=n) for k, n in counts.items()}
+
+    results = {**RESULTS, "made_by": MADE_BY, "systems": {
+        "mle": {**RESULTS["systems"]["mle"], "hallucinated": _stat(0.70, 0.65, 0.75),
+                "oracle_breakdown": kinds(16, 20, 50, 2)},
+        "conseq": {**RESULTS["systems"]["conseq"], "hallucinated": _stat(0.62, 0.57, 0.67),
+                   "oracle_breakdown": kinds(4, 21, 40, 1)}},
+        "comparisons": {"conseq-vs-mle": {"hallucinated": {"diff": -0.08, "ci_low": -0.12, "ci_high": -0.04,
+                                                           "p_value": 0.001}}}}
+    write_run(tmp_path)
+    (tmp_path / "results.json").write_text(json.dumps(results))
+    text = headline.render(tmp_path)
+    lines = text.splitlines()
+    header = next(line for line in lines if line.startswith("| system"))
+    assert header.split(" | ")[1:3] == ["invented attribute", "invented value"]  # the reward's kind first
+    assert "| mle | 16.0 (16) | 20.0 (20) | 50.0 (50) | 2.0 (2) | 70.0 |  | 57.5 | 0.15 |" in lines
+    assert ("| conseq | 4.0 (4) | 21.0 (21) | 40.0 (40) | 1.0 (1) | 62.0 | -8.0 [-12.0, -4.0] p 0.001 "
+            "| 56.9 | 0.19 |") in lines
+    assert "300 test documents" in text and text.endswith(MADE_BY)
+    # a run whose systems have no oracle breakdown (not factworld) keeps results.md's first table
+    (tmp_path / "results.json").write_text(json.dumps(RESULTS))
+    assert results_table(RESULTS) in headline.render(tmp_path)
