@@ -93,12 +93,11 @@ def test_the_ceiling_design_rewards_every_system_by_the_oracle_with_each_levers_
     # all oracle: no QAGen, no QUALS scoring, no QUALS at evaluate
     assert not [r for r in ran if r[0] in ("train_qagen", "score_quals")]
     assert not [o for _, _, overrides in calls for o in overrides if o.startswith("inputs.scores=")]
-    # the candidate sets: the shared 1,500 documents, then every document, then every document x 12
+    # the candidate sets: the shared 1,500 documents, then every document
     generated = {run_id: set(o) for name, run_id, o in calls if name == "generate"}
-    assert set(generated) == {"p-s1", "p-s1-gen-all", "p-s1-gen-all12"}
+    assert set(generated) == {"p-s1", "p-s1-gen-all"}
     assert "max_docs=null" in generated["p-s1-gen-all"]
-    assert {"max_docs=null", "generation.num_candidates=12"} <= generated["p-s1-gen-all12"]
-    assert not [o for o in generated["p-s1"] if "max_docs" in o or "num_candidates" in o]
+    assert not [o for o in generated["p-s1"] if "max_docs" in o]
     selects = {run_id: set(o) for name, run_id, o in calls if name == "select_contrast"}
     assert set(selects) == {f"p-s1-{c}" for c in study_report.CEILING.contrasts}
     assert all({"reward=oracle", "spans.source=oracle"} <= o for o in selects.values())
@@ -106,7 +105,8 @@ def test_the_ceiling_design_rewards_every_system_by_the_oracle_with_each_levers_
                      for run_id, opts in selects.items()}
     assert candidates_of["p-s1-oracle"] == f"inputs.candidates={runs}/generate/p-s1"
     assert candidates_of["p-s1-oracle_all"] == f"inputs.candidates={runs}/generate/p-s1-gen-all"
-    assert candidates_of["p-s1-oracle_extended"] == f"inputs.candidates={runs}/generate/p-s1-gen-all12"
+    assert candidates_of["p-s1-oracle_extended"] == f"inputs.candidates={runs}/generate/p-s1-gen-all"
+    assert candidates_of["p-s1-oracle_fallback_all"] == f"inputs.candidates={runs}/generate/p-s1-gen-all"
     assert "contrast.positive_fallback=best_candidate" in selects["p-s1-oracle_fallback"]
     assert "contrast.mode=separate" in selects["p-s1-oracle_separate"]
     assert "contrast.negatives_per_doc=3" in selects["p-s1-oracle_k3"]
