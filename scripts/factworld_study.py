@@ -109,14 +109,21 @@ def run_seed(seed: int, args, runs: Path, design: StudyDesign) -> Path:
     for name, overrides in design.candidates.items():
         stage("generate", f"{rid}-gen-{name}", data, f"seed={seed}", *overrides, **common)
         candidate_runs[name] = f"{runs}/generate/{rid}-gen-{name}"
-    scores = []
+    score_runs = {}
     if design.needs_quals:
         stage("score_quals", rid, data, cache, **common)
-        scores = [f"inputs.scores={runs}/score_quals/{rid}"]
+        score_runs[None] = f"{runs}/score_quals/{rid}"
     for contrast, overrides in design.contrasts.items():
-        candidates = candidate_runs[design.contrast_candidates.get(contrast)]
-        stage("select_contrast", f"{rid}-{contrast}", data, *overrides, f"inputs.candidates={candidates}",
-              *scores, **common)
+        chosen = design.contrast_candidates.get(contrast)
+        scores = []
+        if set(overrides) & {"reward=quals", "spans.source=quals"}:
+            if chosen not in score_runs:  # a candidate set of its own: QUALS of all its documents
+                stage("score_quals", f"{rid}-gen-{chosen}", data, cache, "max_docs=null",
+                      f"inputs.candidates={candidate_runs[chosen]}", **common)
+                score_runs[chosen] = f"{runs}/score_quals/{rid}-gen-{chosen}"
+            scores = [f"inputs.scores={score_runs[chosen]}"]
+        stage("select_contrast", f"{rid}-{contrast}", data, *overrides,
+              f"inputs.candidates={candidate_runs[chosen]}", *scores, **common)
     systems: dict = {"mle": f"{runs}/train_mle/{rid}"}
     for name, (contrast, loss) in design.conseq.items():
         stage("train_conseq", f"{rid}-{name}", data, f"seed={seed}", f"loss={loss}",

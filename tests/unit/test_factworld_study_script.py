@@ -130,3 +130,31 @@ def test_the_ceiling_design_rewards_every_system_by_the_oracle_with_each_levers_
 def test_only_designs_with_a_quals_reward_filter_or_reranking_need_a_qagen():
     assert study_report.XSUM.needs_quals and study_report.MILD.needs_quals
     assert not study_report.CEILING.needs_quals
+
+
+def test_a_quals_contrast_on_a_candidate_set_of_its_own_scores_that_set_once(monkeypatch, tmp_path):
+    study = load_script(monkeypatch, choose=None)
+    calls = []
+    monkeypatch.setattr(study, "stage",
+                        lambda name, run_id, *overrides, **kw: calls.append((name, run_id, overrides)))
+    design = study_report.StudyDesign(
+        name="t", conseq={"a": ("quals_all", "unlikelihood"), "b": ("oracle_all", "unlikelihood"),
+                          "c": ("quals_all_k3", "unlikelihood")},
+        contrasts={"quals_all": ["reward=quals"], "oracle_all": ["reward=oracle"],
+                   "quals_all_k3": ["reward=quals", "contrast.negatives_per_doc=3"]},
+        ceiling={}, candidates={"all": ("max_docs=null",)},
+        contrast_candidates={c: "all" for c in ("quals_all", "oracle_all", "quals_all_k3")})
+    args = SimpleNamespace(experiment="factworld_study_xsum_single", prefix="p", out=str(tmp_path / "out"),
+                           jobs=1, evaluate_overrides=[])
+    runs = tmp_path / "runs"
+    study.run_seed(1, args, runs, design)
+    scored = {run_id: set(o) for name, run_id, o in calls if name == "score_quals"}
+    # the shared candidates, and the set of its own once (every document), though two contrasts read it
+    assert set(scored) == {"p-s1", "p-s1-gen-all"}
+    assert {"max_docs=null", f"inputs.candidates={runs}/generate/p-s1-gen-all"} <= scored["p-s1-gen-all"]
+    selects = {run_id: set(o) for name, run_id, o in calls if name == "select_contrast"}
+    for contrast in ("quals_all", "quals_all_k3"):
+        assert f"inputs.scores={runs}/score_quals/p-s1-gen-all" in selects[f"p-s1-{contrast}"]
+    assert not [o for o in selects["p-s1-oracle_all"] if o.startswith("inputs.scores=")]
+    name, run_id, evaluate = calls[-1]
+    assert (name, run_id) == ("evaluate", "p-s1") and "split=test" in evaluate
