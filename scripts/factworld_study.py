@@ -107,7 +107,8 @@ def run_seed(seed: int, args, runs: Path, design: StudyDesign) -> Path:
     # the same per-document seeds (seed, doc_id): a larger set's first documents are the shared set's
     candidate_runs = {None: f"{runs}/generate/{rid}"}
     for name, overrides in design.candidates.items():
-        stage("generate", f"{rid}-gen-{name}", data, f"seed={seed}", *overrides, **common)
+        stage("generate", f"{rid}-gen-{name}", data, f"seed={seed}", f"inputs.model={runs}/train_mle/{rid}",
+              *overrides, **common)
         candidate_runs[name] = f"{runs}/generate/{rid}-gen-{name}"
     score_runs = {}
     if design.needs_quals:

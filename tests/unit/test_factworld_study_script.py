@@ -96,7 +96,7 @@ def test_the_ceiling_design_rewards_every_system_by_the_oracle_with_each_levers_
     # the candidate sets: the shared 1,500 documents, then every document
     generated = {run_id: set(o) for name, run_id, o in calls if name == "generate"}
     assert set(generated) == {"p-s1", "p-s1-gen-all"}
-    assert "max_docs=null" in generated["p-s1-gen-all"]
+    assert {"max_docs=null", f"inputs.model={runs}/train_mle/p-s1"} <= generated["p-s1-gen-all"]
     assert not [o for o in generated["p-s1"] if "max_docs" in o]
     selects = {run_id: set(o) for name, run_id, o in calls if name == "select_contrast"}
     assert set(selects) == {f"p-s1-{c}" for c in study_report.CEILING.contrasts}
