@@ -152,6 +152,40 @@ CEILING = StudyDesign(
     evaluate_split="validation",
     evaluate_suffix="-ceiling",
 )
+_QUALS = MILD.contrasts["quals"]
+
+
+def contrast_design(lever: str) -> StudyDesign:
+    """The paper's rule beside one lever of :data:`CEILING` (``conseq_oracle_<lever>``), each rewarded by
+    QUALS and by the oracle (its ceiling: same contrast rule, same loss), with QUALS reranking of the MLE
+    model's 8 beams as the baseline to beat; evaluated on test. The lever's QUALS contrast is its
+    oracle contrast with the QUALS reward and spans in place of the oracle's."""
+    name = f"conseq_oracle_{lever}"
+    if name not in CEILING.conseq:
+        known = ", ".join(n.removeprefix("conseq_oracle_") for n in CEILING.conseq if n != "conseq_oracle")
+        raise KeyError(f"no ceiling lever {lever!r}; known: {known}")
+    oracle_contrast, loss = CEILING.conseq[name]
+    # the ceiling's own contrast (so its select-contrast and ConSeq runs are reused), and its QUALS twin
+    quals_contrast = "quals" + oracle_contrast.removeprefix("oracle")
+    extra = [o for o in CEILING.contrasts[oracle_contrast] if o not in _ORACLE]
+    candidates = CEILING.contrast_candidates.get(oracle_contrast)
+    chosen = {quals_contrast: [*_QUALS, *extra], oracle_contrast: CEILING.contrasts[oracle_contrast]}
+    overrides = CEILING.conseq_overrides.get(name, ())
+    return StudyDesign(
+        name="contrast",
+        conseq={"conseq_quals": ("quals", "unlikelihood"), f"conseq_quals_{lever}": (quals_contrast, loss),
+                "conseq_oracle": ("oracle", "unlikelihood"), name: (oracle_contrast, loss)},
+        contrasts={"quals": _QUALS, "oracle": _ORACLE, **chosen},
+        ceiling={"conseq_quals": "conseq_oracle", f"conseq_quals_{lever}": name},
+        reranked={"mle_rerank_quals": {"n": 8, "decoding": "beam"}},
+        head_to_head=tuple((f"conseq_quals_{lever}", b) for b in ("mle_rerank_quals", "conseq_quals")),
+        conseq_overrides={f"conseq_quals_{lever}": overrides, name: overrides} if overrides else {},
+        candidates={candidates: CEILING.candidates[candidates]} if candidates else {},
+        contrast_candidates={c: candidates for c in chosen} if candidates else {},
+        evaluate_suffix="-contrast",
+    )
+
+
 DESIGNS = {d.name: d for d in (MILD, XSUM, CEILING)}
 METRICS = [  # key in results.json systems, column title, scale
     ("hallucinated", "hallucinated %", 100),

@@ -81,14 +81,28 @@ def test_report_lists_every_system_and_table():
     assert "ROC-AUC" not in text  # no AUC recorded
 
 
-@pytest.mark.parametrize("design", list(sr.DESIGNS.values()), ids=list(sr.DESIGNS))
+LEVERS = [name.removeprefix("conseq_oracle_") for name in sr.CEILING.conseq if name != "conseq_oracle"]
+ALL_DESIGNS = [*sr.DESIGNS.values(), *(sr.contrast_design(lever) for lever in LEVERS)]
+
+
+def _reward_swapped(overrides: list[str]) -> list[str]:
+    return sorted(o.replace("=quals", "=oracle") for o in overrides)
+
+
+@pytest.mark.parametrize("design", ALL_DESIGNS, ids=[*sr.DESIGNS, *(f"contrast-{lever}" for lever in LEVERS)])
 def test_every_study_system_names_a_contrast_the_study_builds(design):
     assert design.systems[0] == "mle" and len(set(design.systems)) == len(design.systems)
     for contrast, _ in design.conseq.values():
         assert contrast in design.contrasts
     for quals_system, ceiling in design.ceiling.items():
         assert design.conseq[quals_system][1] == design.conseq[ceiling][1]  # same loss, other reward
-        assert (design.conseq[quals_system][0], design.conseq[ceiling][0]) == ("quals", "oracle")
+        quals, oracle = design.conseq[quals_system][0], design.conseq[ceiling][0]
+        # the same rule on the same candidates, only the reward (and where the spans come from) differs
+        assert quals.startswith("quals") and oracle.startswith("oracle")
+        assert _reward_swapped(design.contrasts[quals]) == sorted(design.contrasts[oracle])
+        assert design.contrast_candidates.get(quals) == design.contrast_candidates.get(oracle)
+        assert design.conseq_overrides.get(quals_system) == design.conseq_overrides.get(ceiling)
+    assert set(design.contrast_candidates.values()) <= set(design.candidates)
     assert set(design.filtered.values()) <= {"quals", "entity", "oracle"}  # train-mle's filter.by
     assert set(design.conseq_overrides) <= set(design.conseq)
 
@@ -206,3 +220,25 @@ def test_the_ceiling_design_reports_every_oracle_lever_and_no_gap_table():
         assert f"| {name} | 70.00 ± 0.00 |" in text
     assert "| oracle_fallback | 100 / 100 | 9 / 9 |  | 3 / 3 |  |" in text
     assert "oracle-ceiling gap" not in text
+
+
+@pytest.mark.parametrize("lever", LEVERS)
+def test_the_contrast_design_puts_a_ceiling_lever_beside_the_papers_rule_and_reuses_the_ceilings_runs(lever):
+    design = sr.contrast_design(lever)
+    oracle_system = f"conseq_oracle_{lever}"
+    # the lever's oracle system is the ceiling design's own: same contrast, loss and overrides, so its
+    # select-contrast and ConSeq runs (same run ids, same configs) are reused, not retrained
+    assert design.conseq[oracle_system] == sr.CEILING.conseq[oracle_system]
+    contrast = design.conseq[oracle_system][0]
+    assert design.contrasts[contrast] == sr.CEILING.contrasts[contrast]
+    assert design.conseq_overrides.get(oracle_system) == sr.CEILING.conseq_overrides.get(oracle_system)
+    assert design.systems == ["mle", "conseq_quals", f"conseq_quals_{lever}", "conseq_oracle", oracle_system,
+                              "mle_rerank_quals"]
+    assert design.needs_quals and design.evaluate_split == "test"
+    assert design.evaluate_suffix not in ("", sr.CEILING.evaluate_suffix)  # its own evaluate run
+    assert (f"conseq_quals_{lever}", "mle_rerank_quals") in design.head_to_head
+
+
+def test_the_contrast_design_names_its_levers_when_asked_for_an_unknown_one():
+    with pytest.raises(KeyError, match="known: span, x3"):
+        sr.contrast_design("nope")
