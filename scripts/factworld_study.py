@@ -238,7 +238,7 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--experiment", default="factworld_study_xsum_single")
     p.add_argument("--design", choices=sorted(DESIGNS), default=None,
-                   help="which systems (default: xsum if the experiment's name has it, else mild)")
+                   help="which systems (default: contrast if the experiment's name has xsum, else mild)")
     p.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     p.add_argument("--jobs", type=int, default=1, help="seeds run at once (one thread per stage if > 1)")
     p.add_argument("--prefix", default="study")
@@ -251,7 +251,7 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     if args.jobs < 1:
         p.error("--jobs must be >= 1")
-    design = DESIGNS[args.design or ("xsum" if "xsum" in args.experiment else "mild")]
+    design = DESIGNS[args.design or ("contrast" if "xsum" in args.experiment else "mild")]
     runs = Path(args.runs_dir).resolve()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
