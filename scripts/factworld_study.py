@@ -120,7 +120,8 @@ def run_seed(seed: int, args, runs: Path, design: StudyDesign) -> Path:
         if set(overrides) & {"reward=quals", "spans.source=quals"}:
             if chosen not in score_runs:  # a candidate set of its own: QUALS of all its documents
                 stage("score_quals", f"{rid}-gen-{chosen}", data, cache, "max_docs=null",
-                      f"inputs.candidates={candidate_runs[chosen]}", **common)
+                      f"inputs.candidates={candidate_runs[chosen]}", f"inputs.qagen={runs}/train_qagen/{rid}",
+                      **common)
                 score_runs[chosen] = f"{runs}/score_quals/{rid}-gen-{chosen}"
             scores = [f"inputs.scores={score_runs[chosen]}"]
         stage("select_contrast", f"{rid}-{contrast}", data, *overrides,

@@ -151,7 +151,8 @@ def test_a_quals_contrast_on_a_candidate_set_of_its_own_scores_that_set_once(mon
     scored = {run_id: set(o) for name, run_id, o in calls if name == "score_quals"}
     # the shared candidates, and the set of its own once (every document), though two contrasts read it
     assert set(scored) == {"p-s1", "p-s1-gen-all"}
-    assert {"max_docs=null", f"inputs.candidates={runs}/generate/p-s1-gen-all"} <= scored["p-s1-gen-all"]
+    assert {"max_docs=null", f"inputs.candidates={runs}/generate/p-s1-gen-all",
+            f"inputs.qagen={runs}/train_qagen/p-s1"} <= scored["p-s1-gen-all"]  # the seed's QAGen
     selects = {run_id: set(o) for name, run_id, o in calls if name == "select_contrast"}
     for contrast in ("quals_all", "quals_all_k3"):
         assert f"inputs.scores={runs}/score_quals/p-s1-gen-all" in selects[f"p-s1-{contrast}"]
