@@ -167,6 +167,23 @@ def filter_overrides(by: str, rid: str, args, runs: Path, cache: str, common: di
             f"filter.scores={runs}/score_quals/{rid}-refs"]
 
 
+def design_runs(design: StudyDesign, rid: str) -> set[str]:
+    """``stage/run_id`` of every run one seed of ``design`` makes (what run_seed runs)."""
+    runs = {f"train_mle/{rid}", f"generate/{rid}", f"evaluate/{rid}{design.evaluate_suffix}"}
+    runs |= {f"generate/{rid}-gen-{name}" for name in design.candidates}
+    if design.needs_quals:
+        runs |= {f"train_qagen/{rid}", f"score_quals/{rid}"}
+        quals_sets = {design.contrast_candidates.get(c) for c, overrides in design.contrasts.items()
+                      if set(overrides) & {"reward=quals", "spans.source=quals"}}
+        runs |= {f"score_quals/{rid}-gen-{name}" for name in quals_sets - {None}}
+    runs |= {f"select_contrast/{rid}-{c}" for c in design.contrasts}
+    runs |= {f"train_conseq/{rid}-{name}" for name in design.conseq}
+    runs |= {f"train_mle/{rid}-{name}" for name in design.filtered}
+    if "quals" in design.filtered.values():
+        runs |= {f"score_quals/{rid}-valrefs", f"score_quals/{rid}-refs"}
+    return runs
+
+
 def seed_record(seed: int, args, runs: Path, design: StudyDesign) -> dict:
     """What aggregate() reads of one seed: evaluate's results and the contrast/ConSeq manifests."""
     rid = f"{args.prefix}-s{seed}"
@@ -175,12 +192,14 @@ def seed_record(seed: int, args, runs: Path, design: StudyDesign) -> dict:
         path = runs / stage_name / run_id / "manifest.json"
         return json.loads(path.read_text()).get("stats", {}) if path.exists() else {}
 
-    # what the seed's chain cost: each stage run's manifest records when it started and finished
+    # what the seed's chain cost: each stage run's manifest records when it started and finished; only
+    # this design's runs (designs sharing a prefix share runs dirs)
     stage_seconds = {}
-    for manifest in sorted([*runs.glob(f"*/{rid}/manifest.json"), *runs.glob(f"*/{rid}-*/manifest.json")]):
-        m = json.loads(manifest.read_text())
+    for run in sorted(design_runs(design, rid)):
+        manifest = runs / run / "manifest.json"
+        m = json.loads(manifest.read_text()) if manifest.exists() else {}
         if m.get("started_at") and m.get("finished_at"):
-            stage_seconds[f"{m['stage']}/{manifest.parent.name}"] = round(m["finished_at"] - m["started_at"])
+            stage_seconds[run] = round(m["finished_at"] - m["started_at"])
     evaluated = runs / "evaluate" / (rid + design.evaluate_suffix)
     # the same resampling as evaluate's own tests against MLE; each system's rows read once
     boot = dict(OmegaConf.load(evaluated / "config.yaml").get("bootstrap") or {})

@@ -159,3 +159,16 @@ def test_a_quals_contrast_on_a_candidate_set_of_its_own_scores_that_set_once(mon
     assert not [o for o in selects["p-s1-oracle_all"] if o.startswith("inputs.scores=")]
     name, run_id, evaluate = calls[-1]
     assert (name, run_id) == ("evaluate", "p-s1") and "split=test" in evaluate
+
+
+def test_the_runs_a_seed_is_charged_for_are_exactly_those_its_design_runs(monkeypatch, tmp_path):
+    study = load_script(monkeypatch, choose=lambda run: {"threshold": -1.0, "balanced_accuracy": 0.7, "n": 4})
+    monkeypatch.setattr("consum.io.rundir.open_input", lambda path, expected_stage=None: Path(path))
+    calls = []
+    monkeypatch.setattr(study, "stage", lambda name, run_id, *overrides, **kw: calls.append(f"{name}/{run_id}"))
+    for design in study_report.DESIGNS.values():
+        calls.clear()
+        args = SimpleNamespace(experiment="e", prefix="p", out=str(tmp_path / "out"), jobs=1,
+                               evaluate_overrides=[])
+        study.run_seed(1, args, tmp_path / "runs", design)
+        assert study.design_runs(design, "p-s1") == set(calls), design.name
