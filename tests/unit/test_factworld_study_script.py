@@ -165,7 +165,8 @@ def test_the_runs_a_seed_is_charged_for_are_exactly_those_its_design_runs(monkey
     study = load_script(monkeypatch, choose=lambda run: {"threshold": -1.0, "balanced_accuracy": 0.7, "n": 4})
     monkeypatch.setattr("consum.io.rundir.open_input", lambda path, expected_stage=None: Path(path))
     calls = []
-    monkeypatch.setattr(study, "stage", lambda name, run_id, *overrides, **kw: calls.append(f"{name}/{run_id}"))
+    monkeypatch.setattr(study, "stage",
+                        lambda name, run_id, *overrides, **kw: calls.append(f"{name}/{run_id}"))
     for design in study_report.DESIGNS.values():
         calls.clear()
         args = SimpleNamespace(experiment="e", prefix="p", out=str(tmp_path / "out"), jobs=1,
