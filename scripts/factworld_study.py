@@ -3,13 +3,16 @@ over several seeds, in the XSum regime (``--experiment factworld_study_xsum_sing
 world of single-word names; ``factworld_study_xsum``: full names) or the mild one (``factworld_study``).
 
     make study                                   # EXP=factworld_study_xsum_single, seeds 1 2 3 in parallel
-    make study EXP=factworld_study_xsum          # the same with full (multi-word) names
+    make study ARGS="--design ceiling"           # the oracle ceiling by lever (validation split)
+    make study ARGS="--design xsum"              # the previous round's design: filters, ConSeq-ROUGE
     make study EXP=factworld_study               # the mild-regime study of earlier rounds
     .venv/bin/python scripts/factworld_study.py --seeds 1 2 3 --jobs 3 \
         --experiment factworld_study_xsum_single
 
-The design (``--design``; by default ``xsum`` when the experiment's name has it, else ``mild``;
-consum.evaluation.study_report.DESIGNS) says which systems each seed trains. One data run (the world
+The design (``--design``; by default ``contrast`` when the experiment's name has xsum, else ``mild``;
+consum.evaluation.study_report.DESIGNS) says which systems each seed trains; a design may add candidate
+sets of its own (``generate/P-s<s>-gen-<name>``, e.g. every training document), skips QAGen and QUALS
+when no system needs them, and names the split evaluate reads. One data run (the world
 is fixed; ``data.factworld.seed``) and, per training seed s, one full replicate of the method, every
 stage through its own CLI (the commands are printed, so any step can be rerun by hand):
 
