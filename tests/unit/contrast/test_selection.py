@@ -242,6 +242,26 @@ def test_the_fallback_takes_positives_from_candidates_and_never_a_negative():
     assert keys(selection) == [("b", "ref", "pos"), ("b", "s0", "neg")]
 
 
+def test_the_extended_contrast_separate_fallback_and_two_negatives_together():
+    # The ceiling's `extended` lever on the three documents: A = {a, b} (worst <= -4), each with its two
+    # lowest samples as S- (a: s0 -6, s2 -3; b: s0 -5.5, s1 -1.0, its only two); B = {b} by reference,
+    # plus a (best sample past its negatives: s1 -0.2) and c (s0 -0.5, at the cutoff: a tie is in) by
+    # fallback. Separate: every row of A and of B, unpaired; c gives a positive and no negative.
+    selection = fallback_selection(positive_fallback="best_candidate", mode="separate", negatives_per_doc=2)
+    assert keys(selection) == [
+        ("a", "s1", "pos"), ("a", "s0", "neg"), ("a", "s2", "neg"),
+        ("b", "ref", "pos"), ("b", "s0", "neg"), ("b", "s1", "neg"),
+        ("c", "s0", "pos"),
+    ]
+    assert (selection.stats["n_fallback"], selection.stats["n_fallback_kept"]) == (2, 2)
+    # a sample just below the cutoff is no positive: c's s0 at -0.51 leaves B and the selection
+    below = {**FALLBACK_CANDIDATES, "c": {"s0": -0.51}}
+    config = SelectionConfig(positive_fallback="best_candidate", mode="separate", negatives_per_doc=2,
+                             pos_threshold=-0.5, neg_threshold=-4.0)
+    assert [k for k in keys(select_contrast(references(FALLBACK_REFERENCES), candidates(below), config))
+            if k[0] == "c"] == []
+
+
 def test_the_fallback_on_the_ten_documents_cutoff_from_the_ratios():
     # B = {d8, d0, d2}, cutoff -0.2 (B's lowest reference). Outside B, d6 (-0.1) and d9 (-0.2) have a
     # sample at or above it; d7 (in A) has only its negative. Neither d6 nor d9 is in A: the paired rule
