@@ -97,32 +97,24 @@ def paired_changes(per_model: Mapping[str, Sequence[tuple[str, float | None]]], 
 def summary_token_logprobs(model, tokenizer, documents: Sequence[str], summaries: Sequence[str], *,
                            max_source_len: int, max_target_len: int, batch_size: int = 32
                            ) -> list[tuple[list[float], list[tuple[int, int]]]]:
-    """Teacher-forced: per (document, summary), the log-prob of every summary token (labels = the
-    tokenizer's ids of the summary, ``<s> ... </s>`` for BART) and the tokens' character offsets."""
-    import torch
-
-    from consum.training.common import decoder_inputs
+    """Teacher-forced: per (document, summary), the log-prob of every summary token (the tokenizer's
+    ids of the summary, ``<s> ... </s>`` for BART: the labels ConSeq trains on) and the tokens'
+    character offsets (:func:`consum.generation.scoring.teacher_forced_logprobs`, QUALS's own)."""
+    from consum.generation.scoring import right_padded, teacher_forced_logprobs
 
     if len(documents) != len(summaries):
         raise ValueError(f"{len(documents)} documents but {len(summaries)} summaries")
     if not getattr(tokenizer, "is_fast", False):
         raise ValueError("the probe needs a fast tokenizer (character offsets)")
-    model.eval()
-    start_id = model.config.decoder_start_token_id
     out = []
-    with torch.no_grad():
-        for i in range(0, len(documents), batch_size):
-            docs, sums = list(documents[i:i + batch_size]), list(summaries[i:i + batch_size])
-            source = tokenizer(docs, truncation=True, max_length=max_source_len, padding=True,
-                               return_tensors="pt")
-            target = tokenizer(sums, truncation=True, max_length=max_target_len, return_offsets_mapping=True)
-            width = max(len(ids) for ids in target["input_ids"])
-            labels = torch.full((len(sums), width), -100, dtype=torch.long)
-            for row, ids in enumerate(target["input_ids"]):
-                labels[row, :len(ids)] = torch.tensor(ids)
-            logits = model(**source, decoder_input_ids=decoder_inputs(labels, tokenizer.pad_token_id,
-                                                                      start_id)).logits.float()
-            gathered = logits.log_softmax(-1).gather(-1, labels.clamp(min=0).unsqueeze(-1)).squeeze(-1)
-            for row, (ids, offsets) in enumerate(zip(target["input_ids"], target["offset_mapping"])):
-                out.append((gathered[row, :len(ids)].tolist(), [tuple(o) for o in offsets]))
+    for i in range(0, len(documents), batch_size):
+        source = tokenizer(list(documents[i:i + batch_size]), truncation=True, max_length=max_source_len,
+                           padding=True, return_tensors="pt")
+        target = tokenizer(list(summaries[i:i + batch_size]), truncation=True, max_length=max_target_len,
+                           return_offsets_mapping=True)
+        ids, mask = right_padded(target["input_ids"], tokenizer.pad_token_id)
+        logprobs = teacher_forced_logprobs(model, source["input_ids"].to(model.device),
+                                           source["attention_mask"].to(model.device), ids, mask).cpu()
+        for row, (tokens, offsets) in enumerate(zip(target["input_ids"], target["offset_mapping"])):
+            out.append((logprobs[row, :len(tokens)].tolist(), [tuple(o) for o in offsets]))
     return out
