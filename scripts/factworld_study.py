@@ -120,7 +120,7 @@ def run_seed(seed: int, args, runs: Path, design: StudyDesign) -> Path:
     for contrast, overrides in design.contrasts.items():
         chosen = design.contrast_candidates.get(contrast)
         scores = []
-        if set(overrides) & {"reward=quals", "spans.source=quals"}:
+        if design.reads_quals(contrast):
             if chosen not in score_runs:  # a candidate set of its own: QUALS of all its documents
                 stage("score_quals", f"{rid}-gen-{chosen}", data, cache, "max_docs=null",
                       f"inputs.candidates={candidate_runs[chosen]}", f"inputs.qagen={runs}/train_qagen/{rid}",
@@ -176,8 +176,7 @@ def design_runs(design: StudyDesign, rid: str) -> set[str]:
     runs |= {f"generate/{rid}-gen-{name}" for name in design.candidates}
     if design.needs_quals:
         runs |= {f"train_qagen/{rid}", f"score_quals/{rid}"}
-        quals_sets = {design.contrast_candidates.get(c) for c, overrides in design.contrasts.items()
-                      if set(overrides) & {"reward=quals", "spans.source=quals"}}
+        quals_sets = {design.contrast_candidates.get(c) for c in design.contrasts if design.reads_quals(c)}
         runs |= {f"score_quals/{rid}-gen-{name}" for name in quals_sets - {None}}
     runs |= {f"select_contrast/{rid}-{c}" for c in design.contrasts}
     runs |= {f"train_conseq/{rid}-{name}" for name in design.conseq}

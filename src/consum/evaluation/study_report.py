@@ -54,13 +54,17 @@ class StudyDesign:
     evaluate_split: str = "test"
     evaluate_suffix: str = ""
 
+    def reads_quals(self, contrast: str) -> bool:
+        """Whether a contrast is rewarded or spanned by QUALS (it reads a score_quals run)."""
+        return bool(set(self.contrasts[contrast]) & {"reward=quals", "spans.source=quals"})
+
     @property
     def needs_quals(self) -> bool:
         """Whether a seed trains a QAGen and scores its candidates: some contrast is rewarded or spanned by
         QUALS, or a baseline filters or reranks by it. An all-oracle design skips both (and QUALS at
         evaluate), which is most of a seed's time."""
-        return (any(o in ("reward=quals", "spans.source=quals") for c in self.contrasts.values() for o in c)
-                or "quals" in self.filtered.values() or bool(self.reranked))
+        return (any(map(self.reads_quals, self.contrasts)) or "quals" in self.filtered.values()
+                or bool(self.reranked))
 
     @property
     def systems(self) -> list[str]:
