@@ -127,7 +127,7 @@ pipeline: ## The whole method on CPU in the XSum regime: pretrain (once) -> ... 
 	$(MAKE) evaluate EXP=$(PIPELINE_EXP)
 	@echo && $(PY) -m consum.evaluation.headline $(or $(CONSUM_ROOT),.)/runs/evaluate/$(RUN_ID)
 
-study: ## The factworld study, XSum regime, single-word names: the paper's rule vs the chosen contrast (QUALS, oracle) vs QUALS reranking, 3 seeds (ARGS="--design ceiling|xsum"; EXP=factworld_study: the mild one)
+study: ## The factworld study, XSum regime, single-word names: the paper's rule (QUALS, oracle) vs the chosen contrast (QUALS) vs QUALS reranking, 3 seeds, one QAGen (ARGS="--design ceiling|contrast_full|xsum"; EXP=factworld_study: the mild one)
 	$(PY) scripts/factworld_study.py --experiment $(or $(EXP),factworld_study_xsum_single) --jobs $(or $(JOBS),3) $(ARGS)
 
 bench-train: ## Benchmark: training tokens/s of our recipe vs transformers.Seq2SeqTrainer

@@ -50,6 +50,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -94,16 +95,55 @@ def hydra_value(value) -> str:
     return f"'{value}'" if isinstance(value, str) else str(value)
 
 
-def run_seed(seed: int, args, runs: Path, design: StudyDesign) -> Path:
+SHARED_QAGEN_SEED = 1
+
+
+def qagen_run(args, runs: Path, design: StudyDesign, seed: int) -> Path:
+    """The QAGen a seed's QUALS reads: the study's shared one, or the seed's own."""
+    run_id = f"{args.prefix}-qagen" if design.shared_qagen else f"{args.prefix}-s{seed}"
+    return runs / "train_qagen" / run_id
+
+
+def qa_cache(args, design: StudyDesign, seed: int) -> str:
+    """One QA cache per QAGen: keys hash the QAGen's weights, so a shared QAGen shares its cache (every
+    seed's references are the same summaries); per-seed QAGens would only add write locks to one file."""
+    name = "qa_cache.sqlite" if design.shared_qagen else f"qa_cache-s{seed}.sqlite"
+    return f"cache={Path(args.out).resolve()}/{name}"
+
+
+def train_shared_qagen(args, runs: Path) -> None:
+    """The study's one QAGen, trained with seed 1 (the same config as seed 1's own, so the same weights).
+    Refused where the experiment starts QAGen from the seed's MLE model (the mild study)."""
+    init = qagen_init(args.experiment)
+    if init is not None and "train_mle" in str(init):
+        raise SystemExit(f"experiment {args.experiment}: QAGen starts from the seed's MLE model ({init}); "
+                         "a design with shared_qagen needs a QAGen that does not")
+    stage("train_qagen", f"{args.prefix}-qagen", f"inputs.data={runs}/prepare_data/{args.prefix}",
+          f"seed={SHARED_QAGEN_SEED}", experiment=args.experiment, runs=runs, log_dir=Path(args.out) / "logs",
+          threads=1 if args.jobs > 1 else None)
+
+
+def qagen_init(experiment: str):
+    """``inputs.init`` of the experiment's train_qagen config, unresolved (where QAGen starts)."""
+    from hydra import compose, initialize_config_dir
+
+    conf = Path(__file__).resolve().parent.parent / "conf"
+    with initialize_config_dir(version_base="1.3", config_dir=str(conf)):
+        cfg = compose(config_name="train_qagen", overrides=[f"experiment={experiment}"])
+    return cfg.inputs._get_node("init")._value()
+
+
+def run_seed(seed: int, args, runs: Path, design: StudyDesign,
+             qagen_ready: Callable[[], object] = lambda: None) -> Path:
+    """One seed's chain of stages; ``qagen_ready`` blocks until a shared QAGen is trained."""
     exp, data = args.experiment, f"inputs.data={runs}/prepare_data/{args.prefix}"
     rid = f"{args.prefix}-s{seed}"
     common = dict(experiment=exp, runs=runs, log_dir=Path(args.out) / "logs",
                   threads=1 if args.jobs > 1 else None)
-    # One QA cache per seed: seeds run in parallel and their QAGens differ anyway, so a shared SQLite
-    # file would only add write locks.
-    cache = f"cache={Path(args.out).resolve()}/qa_cache-s{seed}.sqlite"
+    cache = qa_cache(args, design, seed)
+    qagen = f"inputs.qagen={qagen_run(args, runs, design, seed)}"
     stage("train_mle", rid, data, f"seed={seed}", **common)
-    if design.needs_quals:
+    if design.needs_quals and not design.shared_qagen:
         # the experiment's train_qagen file says where QAGen starts (the mild study: this seed's MLE model)
         stage("train_qagen", rid, data, f"seed={seed}", **common)
     stage("generate", rid, data, f"seed={seed}", **common)
@@ -115,7 +155,8 @@ def run_seed(seed: int, args, runs: Path, design: StudyDesign) -> Path:
         candidate_runs[name] = f"{runs}/generate/{rid}-gen-{name}"
     score_runs = {}
     if design.needs_quals:
-        stage("score_quals", rid, data, cache, **common)
+        qagen_ready()
+        stage("score_quals", rid, data, cache, qagen, **common)
         score_runs[None] = f"{runs}/score_quals/{rid}"
     for contrast, overrides in design.contrasts.items():
         chosen = design.contrast_candidates.get(contrast)
@@ -123,8 +164,7 @@ def run_seed(seed: int, args, runs: Path, design: StudyDesign) -> Path:
         if design.reads_quals(contrast):
             if chosen not in score_runs:  # a candidate set of its own: QUALS of all its documents
                 stage("score_quals", f"{rid}-gen-{chosen}", data, cache, "max_docs=null",
-                      f"inputs.candidates={candidate_runs[chosen]}", f"inputs.qagen={runs}/train_qagen/{rid}",
-                      **common)
+                      f"inputs.candidates={candidate_runs[chosen]}", qagen, **common)
                 score_runs[chosen] = f"{runs}/score_quals/{rid}-gen-{chosen}"
             scores = [f"inputs.scores={score_runs[chosen]}"]
         stage("select_contrast", f"{rid}-{contrast}", data, *overrides,
@@ -136,19 +176,19 @@ def run_seed(seed: int, args, runs: Path, design: StudyDesign) -> Path:
               f"inputs.model={runs}/train_mle/{rid}", *design.conseq_overrides.get(name, ()), **common)
         systems[name] = f"{runs}/train_conseq/{rid}-{name}"
     for name, by in design.filtered.items():
-        filtering = [*filter_overrides(by, rid, args, runs, cache, common), *design.filtered_train]
+        filtering = [*filter_overrides(by, rid, args, runs, cache, qagen, common), *design.filtered_train]
         stage("train_mle", f"{rid}-{name}", data, f"seed={seed}", *filtering, **common)
         systems[name] = f"{runs}/train_mle/{rid}-{name}"
     for name, rerank in design.reranked.items():
         systems[name] = {"model": systems["mle"], "rerank": rerank}
-    quals = [cache, f"inputs.qagen={runs}/train_qagen/{rid}"] if design.needs_quals else ["inputs.qagen=null"]
+    quals = [cache, qagen] if design.needs_quals else ["inputs.qagen=null"]
     evaluated = rid + design.evaluate_suffix
     stage("evaluate", evaluated, data, *quals, f"split={design.evaluate_split}", "~systems",
           f"+systems={hydra_value(systems)}", *args.evaluate_overrides, **common)
     return runs / "evaluate" / evaluated
 
 
-def filter_overrides(by: str, rid: str, args, runs: Path, cache: str, common: dict) -> list[str]:
+def filter_overrides(by: str, rid: str, args, runs: Path, cache: str, qagen: str, common: dict) -> list[str]:
     """train-mle's overrides of one reference filter. QUALS: the seed's QAGen scores the noisy
     validation references (its threshold: the best balanced accuracy against the oracle, never chosen
     on the training data it filters) and every training reference (what the filter reads)."""
@@ -158,7 +198,6 @@ def filter_overrides(by: str, rid: str, args, runs: Path, cache: str, common: di
 
     from consum.io.rundir import open_input
 
-    qagen = f"inputs.qagen={runs}/train_qagen/{rid}"
     stage("score_quals", f"{rid}-valrefs", f"inputs.data={runs}/prepare_data/{args.prefix}-valnoise",
           "split=validation", "inputs.candidates=null", "max_docs=null", qagen, cache, **common)
     stage("score_quals", f"{rid}-refs", f"inputs.data={runs}/prepare_data/{args.prefix}", "split=train",
@@ -175,7 +214,7 @@ def design_runs(design: StudyDesign, rid: str) -> set[str]:
     runs = {f"train_mle/{rid}", f"generate/{rid}", f"evaluate/{rid}{design.evaluate_suffix}"}
     runs |= {f"generate/{rid}-gen-{name}" for name in design.candidates}
     if design.needs_quals:
-        runs |= {f"train_qagen/{rid}", f"score_quals/{rid}"}
+        runs |= {f"score_quals/{rid}"} | (set() if design.shared_qagen else {f"train_qagen/{rid}"})
         quals_sets = {design.contrast_candidates.get(c) for c in design.contrasts if design.reads_quals(c)}
         runs |= {f"score_quals/{rid}-gen-{name}" for name in quals_sets - {None}}
     runs |= {f"select_contrast/{rid}-{c}" for c in design.contrasts}
@@ -184,6 +223,15 @@ def design_runs(design: StudyDesign, rid: str) -> set[str]:
     if "quals" in design.filtered.values():
         runs |= {f"score_quals/{rid}-valrefs", f"score_quals/{rid}-refs"}
     return runs
+
+
+def run_seconds(runs: Path, run: str) -> int | None:
+    """A stage run's seconds from its manifest (started_at .. finished_at); None if unrecorded."""
+    manifest = runs / run / "manifest.json"
+    m = json.loads(manifest.read_text()) if manifest.exists() else {}
+    if m.get("started_at") and m.get("finished_at"):
+        return round(m["finished_at"] - m["started_at"])
+    return None
 
 
 def seed_record(seed: int, args, runs: Path, design: StudyDesign) -> dict:
@@ -196,12 +244,7 @@ def seed_record(seed: int, args, runs: Path, design: StudyDesign) -> dict:
 
     # what the seed's chain cost: each stage run's manifest records when it started and finished; only
     # this design's runs (designs sharing a prefix share runs dirs)
-    stage_seconds = {}
-    for run in sorted(design_runs(design, rid)):
-        manifest = runs / run / "manifest.json"
-        m = json.loads(manifest.read_text()) if manifest.exists() else {}
-        if m.get("started_at") and m.get("finished_at"):
-            stage_seconds[run] = round(m["finished_at"] - m["started_at"])
+    stage_seconds = {run: t for run in sorted(design_runs(design, rid)) if (t := run_seconds(runs, run))}
     evaluated = runs / "evaluate" / (rid + design.evaluate_suffix)
     # the same resampling as evaluate's own tests against MLE; each system's rows read once
     boot = dict(OmegaConf.load(evaluated / "config.yaml").get("bootstrap") or {})
@@ -286,11 +329,20 @@ def main(argv=None) -> int:
             stage("prepare_data", f"{args.prefix}-valnoise",
                   "data.factworld.eval_noise=${data.factworld.train_noise}",
                   experiment=args.experiment, runs=runs, log_dir=out / "logs")
-        with ThreadPoolExecutor(max_workers=args.jobs) as pool:  # threads only wait on subprocesses
-            for future in [pool.submit(run_seed, seed, args, runs, design) for seed in args.seeds]:
+        shared = design.needs_quals and design.shared_qagen
+        # threads only wait on subprocesses; a shared QAGen trains beside the seeds' MLE runs (it starts
+        # from the pretrained model) and each seed waits for it before its first QUALS
+        with ThreadPoolExecutor(max_workers=args.jobs + shared) as pool:
+            qagen = pool.submit(train_shared_qagen, args, runs) if shared else None
+            ready = qagen.result if qagen else lambda: None
+            futures = [pool.submit(run_seed, seed, args, runs, design, ready) for seed in args.seeds]
+            for future in [*futures, *([qagen] if qagen else [])]:
                 future.result()
     study = aggregate({seed: seed_record(seed, args, runs, design) for seed in args.seeds}, design)
     study["experiment"], study["prefix"] = args.experiment, args.prefix
+    if design.needs_quals and design.shared_qagen:  # the study's, not a seed's
+        shared = f"train_qagen/{args.prefix}-qagen"
+        study["shared_stage_seconds"] = {shared: run_seconds(runs, shared)}
     study["wall_seconds_this_invocation"] = round(time.perf_counter() - started)
     (out / "study.json").write_text(json.dumps(study, indent=2) + "\n")
     text = report_markdown(study)

@@ -6,6 +6,8 @@ import sys
 from pathlib import Path
 from types import SimpleNamespace
 
+import pytest
+
 from consum.evaluation import study_report
 from tests.conftest import REPO_ROOT
 
@@ -173,3 +175,44 @@ def test_the_runs_a_seed_is_charged_for_are_exactly_those_its_design_runs(monkey
                                evaluate_overrides=[])
         study.run_seed(1, args, tmp_path / "runs", design)
         assert study.design_runs(design, "p-s1") == set(calls), design.name
+
+
+def test_a_shared_qagen_design_trains_one_qagen_and_every_seeds_quals_reads_it_after_it_is_ready(
+        monkeypatch, tmp_path):
+    study = load_script(monkeypatch, choose=None)
+    calls = []
+    monkeypatch.setattr(study, "stage",
+                        lambda name, run_id, *overrides, **kw: calls.append((name, run_id, set(overrides))))
+    args = SimpleNamespace(experiment="factworld_study_xsum_single", prefix="p", out=str(tmp_path / "out"),
+                           jobs=2, evaluate_overrides=[])
+    runs = tmp_path / "runs"
+    ready = []
+    for seed in (2, 3):
+        study.run_seed(seed, args, runs, study_report.CONTRAST,
+                       qagen_ready=lambda s=seed: ready.append((s, len(calls))))
+    assert not [c for c in calls if c[0] == "train_qagen"]  # no seed trains its own
+    shared_qagen = f"inputs.qagen={runs}/train_qagen/p-qagen"
+    cache = f"cache={(tmp_path / 'out').resolve()}/qa_cache.sqlite"
+    quals_readers = [c for c in calls if c[0] in ("score_quals", "evaluate")]
+    assert len(quals_readers) == 2 * 3  # per seed: its candidates, every document's, the evaluate
+    for name, run_id, overrides in quals_readers:
+        assert {shared_qagen, cache} <= overrides, (name, run_id)
+    # each seed waits for the QAGen before its first QUALS, not before its MLE
+    for seed, n_calls_before in ready:
+        before = [c[:2] for c in calls[:n_calls_before]]
+        assert ("train_mle", f"p-s{seed}") in before
+        assert not [c for c in before if c[0] == "score_quals" and c[1].startswith(f"p-s{seed}")]
+    # the study's QAGen: seed 1's config, so seed 1's QUALS is what a per-seed design gives it
+    calls.clear()
+    study.train_shared_qagen(args, runs)
+    assert calls == [("train_qagen", "p-qagen", {f"inputs.data={runs}/prepare_data/p", "seed=1"})]
+
+
+def test_a_shared_qagen_is_refused_where_qagen_starts_from_the_seeds_mle_model(monkeypatch, tmp_path):
+    study = load_script(monkeypatch, choose=None)
+    monkeypatch.setattr(study, "stage", lambda *a, **kw: pytest.fail("no stage may run"))
+    args = SimpleNamespace(experiment="factworld_study", prefix="p", out=str(tmp_path / "out"), jobs=1,
+                           evaluate_overrides=[])
+    with pytest.raises(SystemExit, match="starts from the seed's MLE model"):
+        study.train_shared_qagen(args, tmp_path / "runs")
+    assert study.qagen_init("factworld_study_xsum_single") is None

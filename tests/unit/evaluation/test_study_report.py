@@ -79,6 +79,16 @@ def test_report_lists_every_system_and_table():
     assert "| oracle | 100 | 7 |  |  | 2 ; 1 |" in text  # selection
     assert "20.00 ± 0.00 (10)" in text  # mangled copies: share of summaries (mentions)
     assert "ROC-AUC" not in text  # no AUC recorded
+    assert "own MLE, QAGen, candidates" in text and "Shared by every seed" not in text
+
+
+def test_report_names_a_shared_qagen_and_its_seconds_apart_from_the_seeds():
+    out = sr.aggregate({1: {**record({"mle": 0.5, "conseq_quals": 0.25, "conseq_oracle": 0.0}),
+                            "stage_seconds": {"train_mle/s-s1": 1000}}})
+    out["shared_stage_seconds"] = {"train_qagen/s-qagen": 1022}
+    text = sr.report_markdown(out)
+    assert "own MLE, candidates, contrasts and ConSeq runs; one QAGen for every seed" in text
+    assert "in parallel): 1,000." in text and "Shared by every seed: train_qagen/s-qagen 1,022 s." in text
 
 
 LEVERS = [name.removeprefix("conseq_oracle_") for name in sr.CEILING.conseq if name != "conseq_oracle"]
@@ -224,19 +234,37 @@ def test_the_ceiling_design_reports_every_oracle_lever_and_no_gap_table():
 
 @pytest.mark.parametrize("lever", LEVERS)
 def test_the_contrast_design_puts_a_ceiling_lever_beside_the_papers_rule_and_reuses_the_ceilings_runs(lever):
-    design = sr.contrast_design(lever)
+    full = sr.contrast_design(lever, lever_ceiling=True)
     oracle_system = f"conseq_oracle_{lever}"
     # the lever's oracle system is the ceiling design's own: same contrast, loss and overrides, so its
     # select-contrast and ConSeq runs (same run ids, same configs) are reused, not retrained
-    assert design.conseq[oracle_system] == sr.CEILING.conseq[oracle_system]
-    contrast = design.conseq[oracle_system][0]
-    assert design.contrasts[contrast] == sr.CEILING.contrasts[contrast]
-    assert design.conseq_overrides.get(oracle_system) == sr.CEILING.conseq_overrides.get(oracle_system)
-    assert design.systems == ["mle", "conseq_quals", f"conseq_quals_{lever}", "conseq_oracle", oracle_system,
+    assert full.conseq[oracle_system] == sr.CEILING.conseq[oracle_system]
+    contrast = full.conseq[oracle_system][0]
+    assert full.contrasts[contrast] == sr.CEILING.contrasts[contrast]
+    assert full.conseq_overrides.get(oracle_system) == sr.CEILING.conseq_overrides.get(oracle_system)
+    assert full.systems == ["mle", "conseq_quals", f"conseq_quals_{lever}", "conseq_oracle", oracle_system,
+                            "mle_rerank_quals"]
+    assert full.ceiling == {"conseq_quals": "conseq_oracle", f"conseq_quals_{lever}": oracle_system}
+    # the default drops the lever's oracle twin (its ceiling is the ceiling design's); the QUALS system
+    # is the same: the twin's contrast with the QUALS reward and spans, the same loss and overrides
+    design = sr.contrast_design(lever)
+    assert design.systems == ["mle", "conseq_quals", f"conseq_quals_{lever}", "conseq_oracle",
                               "mle_rerank_quals"]
-    assert design.needs_quals and design.evaluate_split == "test"
-    assert design.evaluate_suffix not in ("", sr.CEILING.evaluate_suffix)  # its own evaluate run
-    assert (f"conseq_quals_{lever}", "mle_rerank_quals") in design.head_to_head
+    assert design.ceiling == {"conseq_quals": "conseq_oracle"}
+    quals_system = f"conseq_quals_{lever}"
+    assert design.conseq[quals_system] == full.conseq[quals_system]
+    quals_contrast = design.conseq[quals_system][0]
+    assert design.contrasts[quals_contrast] == full.contrasts[quals_contrast]
+    lever_options = set(sr.CEILING.contrasts[contrast]) - set(sr.CEILING.contrasts["oracle"])
+    assert set(design.contrasts[quals_contrast]) == lever_options | set(sr.MILD.contrasts["quals"])
+    assert design.conseq_overrides.get(quals_system) == sr.CEILING.conseq_overrides.get(oracle_system)
+    assert design.contrast_candidates.get(quals_contrast) == sr.CEILING.contrast_candidates.get(contrast)
+    for d in (design, full):
+        assert d.needs_quals and d.shared_qagen and d.evaluate_split == "test"
+        assert (quals_system, "mle_rerank_quals") in d.head_to_head
+    # each its own evaluate run
+    assert len({design.evaluate_suffix, full.evaluate_suffix, sr.CEILING.evaluate_suffix, ""}) == 4
+    assert sr.DESIGNS["contrast"] == sr.CONTRAST and sr.DESIGNS["contrast_full"] == sr.CONTRAST_FULL
 
 
 def test_the_contrast_design_names_its_levers_when_asked_for_an_unknown_one():
