@@ -4,6 +4,7 @@ world of single-word names; ``factworld_study_xsum``: full names) or the mild on
 
     make study                                   # EXP=factworld_study_xsum_single, seeds 1 2 3 in parallel
     make study ARGS="--design ceiling"           # the oracle ceiling by lever (validation split)
+    make study ARGS="--design contrast_full"     # contrast + the chosen contrast's oracle twin
     make study ARGS="--design xsum"              # the previous round's design: filters, ConSeq-ROUGE
     make study EXP=factworld_study               # the mild-regime study of earlier rounds
     .venv/bin/python scripts/factworld_study.py --seeds 1 2 3 --jobs 3 \
@@ -18,7 +19,8 @@ stage through its own CLI (the commands are printed, so any step can be rerun by
 
     pretrain (keyed by its recipe; reused) -> prepare_data/P
     train_mle/P-s<s> (from the pretrained tiny BART) -> train_qagen/P-s<s> (where the experiment
-        says: mild from that MLE model, xsum from the pretrained model)
+        says: mild from that MLE model, xsum from the pretrained model; a design with shared_qagen,
+        the default contrast, trains one train_qagen/P-qagen with seed 1 for every seed instead)
         -> generate/P-s<s> -> score_quals/P-s<s> (detail rows: the pair scores locate spans)
     select_contrast/P-s<s>-<contrast>   one per contrast of the design (quals, rouge, oracle, ...)
     train_conseq/P-s<s>-<system>        one per ConSeq system (contrast, loss)
