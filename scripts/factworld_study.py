@@ -100,9 +100,14 @@ def hydra_value(value) -> str:
 SHARED_QAGEN_SEED = 1
 
 
+def shared_qagen_id(prefix: str) -> str:
+    """The run id of a study's one QAGen (designs with shared_qagen)."""
+    return f"{prefix}-qagen"
+
+
 def qagen_run(args, runs: Path, design: StudyDesign, seed: int) -> Path:
     """The QAGen a seed's QUALS reads: the study's shared one, or the seed's own."""
-    run_id = f"{args.prefix}-qagen" if design.shared_qagen else f"{args.prefix}-s{seed}"
+    run_id = shared_qagen_id(args.prefix) if design.shared_qagen else f"{args.prefix}-s{seed}"
     return runs / "train_qagen" / run_id
 
 
@@ -120,7 +125,7 @@ def train_shared_qagen(args, runs: Path) -> None:
     if init is not None and "train_mle" in str(init):
         raise SystemExit(f"experiment {args.experiment}: QAGen starts from the seed's MLE model ({init}); "
                          "a design with shared_qagen needs a QAGen that does not")
-    stage("train_qagen", f"{args.prefix}-qagen", f"inputs.data={runs}/prepare_data/{args.prefix}",
+    stage("train_qagen", shared_qagen_id(args.prefix), f"inputs.data={runs}/prepare_data/{args.prefix}",
           f"seed={SHARED_QAGEN_SEED}", experiment=args.experiment, runs=runs, log_dir=Path(args.out) / "logs",
           threads=1 if args.jobs > 1 else None)
 
@@ -132,7 +137,7 @@ def qagen_init(experiment: str):
     conf = Path(__file__).resolve().parent.parent / "conf"
     with initialize_config_dir(version_base="1.3", config_dir=str(conf)):
         cfg = compose(config_name="train_qagen", overrides=[f"experiment={experiment}"])
-    return cfg.inputs._get_node("init")._value()
+    return OmegaConf.to_container(cfg.inputs, resolve=False)["init"]
 
 
 def run_seed(seed: int, args, runs: Path, design: StudyDesign,
@@ -319,6 +324,7 @@ def main(argv=None) -> int:
     if args.jobs < 1:
         p.error("--jobs must be >= 1")
     design = DESIGNS[args.design or ("contrast" if "xsum" in args.experiment else "mild")]
+    shared = design.needs_quals and design.shared_qagen  # one QAGen trained for the whole study
     runs = Path(args.runs_dir).resolve()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -331,7 +337,6 @@ def main(argv=None) -> int:
             stage("prepare_data", f"{args.prefix}-valnoise",
                   "data.factworld.eval_noise=${data.factworld.train_noise}",
                   experiment=args.experiment, runs=runs, log_dir=out / "logs")
-        shared = design.needs_quals and design.shared_qagen
         # threads only wait on subprocesses; a shared QAGen trains beside the seeds' MLE runs (it starts
         # from the pretrained model) and each seed waits for it before its first QUALS
         with ThreadPoolExecutor(max_workers=args.jobs + shared) as pool:
@@ -342,9 +347,9 @@ def main(argv=None) -> int:
                 future.result()
     study = aggregate({seed: seed_record(seed, args, runs, design) for seed in args.seeds}, design)
     study["experiment"], study["prefix"] = args.experiment, args.prefix
-    if design.needs_quals and design.shared_qagen:  # the study's, not a seed's
-        shared = f"train_qagen/{args.prefix}-qagen"
-        study["shared_stage_seconds"] = {shared: run_seconds(runs, shared)}
+    if shared:  # the study's, not a seed's
+        qagen_run_name = f"train_qagen/{shared_qagen_id(args.prefix)}"
+        study["shared_stage_seconds"] = {qagen_run_name: run_seconds(runs, qagen_run_name)}
     study["wall_seconds_this_invocation"] = round(time.perf_counter() - started)
     (out / "study.json").write_text(json.dumps(study, indent=2) + "\n")
     text = report_markdown(study)

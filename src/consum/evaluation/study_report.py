@@ -189,6 +189,7 @@ def contrast_design(lever: str, lever_ceiling: bool = False) -> StudyDesign:
         conseq[name] = (oracle_contrast, loss)
         ceiling[f"conseq_quals_{lever}"] = name
     overrides = CEILING.conseq_overrides.get(name, ())
+    lever_systems = [s for s in (f"conseq_quals_{lever}", name) if s in conseq]  # the lever's overrides
     return StudyDesign(
         name="contrast_full" if lever_ceiling else "contrast",
         conseq=conseq,
@@ -196,7 +197,7 @@ def contrast_design(lever: str, lever_ceiling: bool = False) -> StudyDesign:
         ceiling=ceiling,
         reranked={"mle_rerank_quals": {"n": 8, "decoding": "beam"}},
         head_to_head=tuple((f"conseq_quals_{lever}", b) for b in ("mle_rerank_quals", "conseq_quals")),
-        conseq_overrides={s: overrides for s in conseq if s.endswith(lever)} if overrides else {},
+        conseq_overrides={s: overrides for s in lever_systems} if overrides else {},
         candidates={candidates: CEILING.candidates[candidates]} if candidates else {},
         contrast_candidates={c: candidates for c in chosen} if candidates else {},
         evaluate_suffix="-contrast-full" if lever_ceiling else "-contrast",
